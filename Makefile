@@ -1,0 +1,44 @@
+# mtst: every target sets up what it needs. On a fresh clone: `make demo`, `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install demo train test lint data bench reproduce clean
+
+install: $(VENV)/.installed
+
+# torch first, pinned: pip takes the CPU wheel from this machine's disk; the rest then finds it satisfied.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+models/default/tasks.json: $(VENV)/.installed configs/app.yaml data/app/train.jsonl data/app/dev.jsonl data/app/test.jsonl
+	$(BIN)/mtst train --config configs/app.yaml --output models/default
+
+# The main job: train the default model, score it on the held-out test split, show it at work.
+demo: models/default/tasks.json
+	$(BIN)/mtst evaluate --model models/default --data data/app/test.jsonl
+	$(BIN)/mtst demo --model models/default
+
+train: install
+	$(BIN)/mtst train --config configs/app.yaml --output models/default
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks data/tools
+	$(BIN)/ruff format --check src tests benchmarks data/tools
+
+# Rebuild data/app/*.jsonl from data/sources and the receipt generator (byte for byte).
+data: install
+	$(BIN)/python data/tools/build_app_data.py
+	$(BIN)/mtst data check data/app/train.jsonl data/app/dev.jsonl data/app/test.jsonl
+
+clean:
+	rm -rf models runs .pytest_cache

@@ -1,0 +1,3 @@
+from mtst.cli import main
+
+main()

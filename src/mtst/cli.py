@@ -1,0 +1,193 @@
+"""The `mtst` command line: one thin command per job, each calling the library."""
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mtst.errors import MtstError
+
+app = typer.Typer(help="mtst: one sentence encoder, several text classifiers.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+data_app = typer.Typer(help="Check labelled data files.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+CHUNK = 4096  # texts read, embedded and written at a time: bounded memory for any file size
+
+
+def setup() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    logging.getLogger("mtst").setLevel(logging.INFO)
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def gather_texts(texts: list[str] | None, input_file: Path | None) -> list[str]:
+    from mtst.textio import iter_texts
+
+    if texts and input_file:
+        raise MtstError("give texts as arguments or --input FILE, not both")
+    if input_file:
+        return list(iter_texts(input_file))
+    if not texts:
+        raise MtstError("no texts given: pass them as arguments or with --input FILE")
+    return list(texts)
+
+
+@app.command()
+def embed(
+    texts: Annotated[list[str] | None, typer.Argument(help="Texts to embed.")] = None,
+    input_file: Annotated[Path | None, typer.Option("--input", help="A .txt file (one text a line) or .jsonl with a 'text' field.")] = None,
+    output: Annotated[Path | None, typer.Option(help="Write embeddings to a .npy or .jsonl file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of vectors.")] = False,
+    model: Annotated[Path | None, typer.Option(help="Encoder or mtst model folder (default: all-MiniLM-L6-v2).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Texts per encoder batch.")] = 32,
+    precision: Annotated[str, typer.Option(help="fp32 or bf16.")] = "fp32",
+) -> None:
+    """Embed texts with the sentence encoder."""
+    from mtst.embedding_io import embed_file, embed_texts
+
+    if output is not None and input_file is not None and not texts:
+        embed_file(input_file, output, model, batch_size, precision)
+        return
+    vectors = embed_texts(gather_texts(texts, input_file), model, batch_size, precision)
+    if output is not None:
+        from mtst.embedding_io import write_vectors
+
+        write_vectors(vectors, output)
+    elif as_json:
+        print(json.dumps(vectors.tolist()))
+    else:
+        for row in vectors:
+            print(" ".join(f"{v:.6f}" for v in row))
+
+
+@app.command()
+def demo(
+    model: Annotated[Path | None, typer.Option(help="A trained mtst model folder (default: models/default if present).")] = None,
+) -> None:
+    """A first tour: embeddings, similarities and every head's predictions for five app texts."""
+    from mtst.demo import run_demo
+
+    run_demo(model)
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Option(help="The run's YAML config.")] = Path("configs/app.yaml"),
+    output: Annotated[Path, typer.Option(help="Run folder: the model, history, metrics and plots land here.")] = Path("runs/app"),
+    resume: Annotated[bool, typer.Option(help="Continue a killed run from its last checkpoint.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+) -> None:
+    """Train a multi-task model from a config."""
+    from mtst.config import load_config
+    from mtst.training import train as run_training
+
+    metrics = run_training(load_config(config), output, resume=resume, quiet=quiet)
+    split = "test" if "test" in metrics else "dev"
+    print(f"model saved to {output}; {split} metrics:")
+    for name, m in metrics[split]["tasks"].items():
+        print(f"  {name:<16} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  n={m['n']}")
+
+
+@app.command()
+def evaluate(
+    model: Annotated[Path, typer.Option(help="A trained mtst model folder.")],
+    data: Annotated[Path, typer.Option(help="A labelled JSONL file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    batch_size: int = 32,
+) -> None:
+    """Score a model on a labelled file: accuracy, macro-F1 and confusion matrix per task."""
+    from mtst.data import load_records
+    from mtst.evaluation import evaluate as run_evaluation
+    from mtst.evaluation import summary
+    from mtst.model import MultiTaskModel
+
+    loaded = MultiTaskModel.load(model)
+    metrics = run_evaluation(loaded, load_records([data], list(loaded.tasks.values())), batch_size)
+    if as_json:
+        print(json.dumps(summary(metrics)))
+        return
+    for name, m in metrics["tasks"].items():
+        print(f"{name}: accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  n={m['n']}")
+        width = max(len(label) for label in m["labels"])
+        print("  " + " " * width + "  " + " ".join(f"{label[:8]:>8}" for label in m["labels"]) + "   (predicted)")
+        for label, row in zip(m["labels"], m["confusion"]):
+            print(f"  {label:>{width}}  " + " ".join(f"{v:>8}" for v in row))
+
+
+@app.command()
+def predict(
+    model: Annotated[Path, typer.Option(help="A trained mtst model folder.")],
+    texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify.")] = None,
+    input_file: Annotated[Path | None, typer.Option("--input", help="A .txt or .jsonl file of texts.")] = None,
+    output: Annotated[Path | None, typer.Option(help="Write JSON lines here instead of printing.")] = None,
+    tasks: Annotated[str | None, typer.Option(help="Comma-separated tasks (default: all).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    batch_size: int = 32,
+    precision: Annotated[str, typer.Option(help="fp32 or bf16.")] = "fp32",
+) -> None:
+    """Each text's label and probability for every task."""
+    from mtst.model import MultiTaskModel
+    from mtst.prediction_io import predict_stream, prediction_row
+
+    loaded = MultiTaskModel.load(model, precision=precision)
+    names = loaded.check_tasks([t.strip() for t in tasks.split(",") if t.strip()] if tasks else None)
+    if input_file is not None and output is not None and not texts:
+        predict_stream(loaded, input_file, output, names, batch_size)
+        return
+    items = gather_texts(texts, input_file)
+    results = loaded.predict(items, names, batch_size)
+    rows = [prediction_row(text, result) for text, result in zip(items, results)]
+    if output is not None:
+        output.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    elif as_json:
+        for row in rows:
+            print(json.dumps(row))
+    else:
+        for row in rows:
+            parts = [f"{n}={row[n]['label']} ({row[n]['score']:.2f})" for n in names]
+            print(f"{row['text'][:60]!r}: " + "  ".join(parts))
+
+
+@data_app.command("check")
+def data_check(files: Annotated[list[Path], typer.Argument(help="JSONL files to validate.")]) -> None:
+    """Validate labelled files against the task specs and print label counts per task."""
+    from mtst.data import check_files
+    from mtst.tasks import DEFAULT_TASKS
+
+    report = check_files(files, DEFAULT_TASKS)
+    for error in report.errors:
+        print(error, file=sys.stderr)
+    print(f"{len(report.records)} records in {len(files)} file(s)")
+    for task, counts in report.counts(DEFAULT_TASKS).items():
+        total = sum(counts.values())
+        print(f"{task}: {total} labelled")
+        for label, n in counts.items():
+            print(f"  {label:<16} {n}")
+    if report.errors:
+        raise MtstError(f"{len(report.errors)} problem(s) found; see the lines above")
+
+
+def main() -> None:
+    setup()
+    try:
+        app()
+    except MtstError as err:
+        one_line = " ".join(str(err).split("\n"))
+        print(f"error: {one_line}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+"""MultiTaskModel: one SentenceEncoder shared by a ModuleDict of classification heads.
+
+One encoder pass serves every head. Saved models are Hugging Face folders that
+sentence-transformers can open too, with the heads beside the encoder.
+"""
+
+import json
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from mtst.encoder import DEFAULT_MAX_LENGTH, SentenceEncoder, check_model_folder
+from mtst.errors import MtstError
+from mtst.inputs import validate_texts
+from mtst.tasks import DEFAULT_TASKS, TaskFile, TaskSpec, read_task_file, write_task_file
+
+log = logging.getLogger("mtst")
+
+HEADS_FILE = "heads.safetensors"
+TASKS_FILE = "tasks.json"
+METRICS_FILE = "metrics.json"
+
+
+def make_head(dim: int, spec: TaskSpec) -> nn.Module:
+    """Linear(dim, n_labels), or a hidden layer with dropout first when spec.hidden is set."""
+    if spec.hidden is None:
+        return nn.Linear(dim, len(spec.labels))
+    return nn.Sequential(
+        nn.Linear(dim, spec.hidden), nn.GELU(), nn.Dropout(spec.dropout), nn.Linear(spec.hidden, len(spec.labels))
+    )
+
+
+@dataclass
+class Prediction:
+    """One task's answer for one text."""
+
+    label: str
+    score: float
+    distribution: dict[str, float]
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "score": self.score, "distribution": self.distribution}
+
+
+@dataclass
+class Outputs:
+    """Everything one pass over a list of texts gives: embeddings and each task's probabilities."""
+
+    embeddings: np.ndarray  # (n, dim)
+    probabilities: dict[str, np.ndarray]  # task -> (n, n_labels)
+
+
+class MultiTaskModel(nn.Module):
+    """A shared sentence encoder plus one classification head per task."""
+
+    def __init__(self, encoder: SentenceEncoder | None = None, tasks: Sequence[TaskSpec] = DEFAULT_TASKS) -> None:
+        super().__init__()
+        self.encoder = encoder if encoder is not None else SentenceEncoder()
+        self.tasks = {spec.name: spec for spec in tasks}
+        if len(self.tasks) != len(tasks):
+            raise MtstError(f"task names must be unique, got {[t.name for t in tasks]}")
+        self.heads = nn.ModuleDict({spec.name: make_head(self.encoder.dim, spec) for spec in tasks})
+        self.heads.to(self.encoder.device)
+        # Which heads have been trained; untrained heads are never passed off as predictions.
+        self.trained = {name: False for name in self.tasks}
+
+    @property
+    def device(self) -> torch.device:
+        return self.encoder.device
+
+    def check_tasks(self, tasks: Sequence[str] | None) -> list[str]:
+        if tasks is None:
+            return list(self.tasks)
+        unknown = [t for t in tasks if t not in self.tasks]
+        if unknown:
+            raise MtstError(f"unknown task(s) {', '.join(unknown)}; this model has: {', '.join(self.tasks)}")
+        return list(tasks)
+
+    def head_logits(self, embeddings: torch.Tensor, tasks: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
+        """Each requested head's logits for already-computed embeddings."""
+        return {name: self.heads[name](embeddings) for name in self.check_tasks(tasks)}
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, tasks: Sequence[str] | None = None, **extra
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The embedding and a dict of logits keyed by task name, from one encoder pass."""
+        embeddings = self.encoder(input_ids, attention_mask, **extra)
+        return embeddings, self.head_logits(embeddings, tasks)
+
+    # --- inference ----------------------------------------------------------------
+
+    def run(self, texts: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 32) -> Outputs:
+        """Embeddings and every requested task's probabilities, one encoder pass per batch."""
+        names = self.check_tasks(tasks)
+        texts = validate_texts(texts)
+        enc = self.encoder
+        embeddings = np.zeros((len(texts), enc.dim), dtype=np.float32)
+        probs = {n: np.zeros((len(texts), len(self.tasks[n].labels)), dtype=np.float32) for n in names}
+        if not texts:
+            return Outputs(embeddings, probs)
+        ids, cut = enc.tokenize(texts)
+        enc.warn_truncated(cut, len(texts))
+        was_training = self.training
+        self.eval()
+        with torch.inference_mode():
+            for index in enc.length_sorted_batches(ids, batch_size):
+                emb, logits = self(**enc.collate([ids[i] for i in index]), tasks=names)
+                embeddings[index] = emb.cpu().numpy()
+                for n in names:
+                    probs[n][index] = torch.softmax(logits[n].float(), dim=-1).cpu().numpy()
+        self.train(was_training)
+        return Outputs(embeddings, probs)
+
+    def predictions(self, outputs: Outputs) -> list[dict[str, Prediction]]:
+        """Turn probability arrays into a label, score and distribution per text and task."""
+        n = len(outputs.embeddings)
+        result: list[dict[str, Prediction]] = [{} for _ in range(n)]
+        for name, p in outputs.probabilities.items():
+            labels = self.tasks[name].labels
+            best = p.argmax(axis=1)
+            for i in range(n):
+                result[i][name] = Prediction(
+                    label=labels[best[i]],
+                    score=float(p[i, best[i]]),
+                    distribution={label: float(v) for label, v in zip(labels, p[i])},
+                )
+        return result
+
+    def predict(
+        self, texts: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 32
+    ) -> list[dict[str, Prediction]]:
+        """For each text and each requested task: the label, its probability and the full distribution."""
+        return self.predictions(self.run(texts, tasks, batch_size))
+
+    # --- save and load ------------------------------------------------------------
+
+    def save(self, directory: str | Path, metrics: dict | None = None) -> Path:
+        """Write the model folder atomically: a crash midway leaves any earlier save intact."""
+        target = Path(directory)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = target.parent / f".{target.name}.saving-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        self._write(staging, metrics)
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        if target.exists():
+            target.rename(old)
+        staging.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+        return target
+
+    def _write(self, folder: Path, metrics: dict | None) -> None:
+        enc = self.encoder
+        enc.transformer.save_pretrained(folder, safe_serialization=True)
+        enc.tokenizer.save_pretrained(folder)
+        write_sentence_transformers_files(folder, enc.dim, enc.max_length)
+        heads = {k: v.detach().cpu().contiguous() for k, v in self.heads.state_dict().items()}
+        save_file(heads, folder / HEADS_FILE)
+        write_task_file(folder / TASKS_FILE, TaskFile(list(self.tasks.values()), dict(self.trained), enc.max_length))
+        if metrics is not None:
+            (folder / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
+        (folder / "README.md").write_text(model_card(self, metrics))
+
+    @classmethod
+    def load(
+        cls, directory: str | Path, device: str | torch.device | None = None, precision: str = "fp32"
+    ) -> "MultiTaskModel":
+        """Open a folder written by save(); raises MtstError naming the path if it is not one."""
+        folder = Path(directory)
+        check_model_folder(folder)
+        task_file = read_task_file(folder / TASKS_FILE)
+        encoder = SentenceEncoder(folder, max_length=task_file.max_length, device=device, precision=precision)
+        model = cls(encoder, task_file.tasks)
+        try:
+            state = load_file(folder / HEADS_FILE, device=str(model.device))
+            model.heads.load_state_dict(state)
+        except (OSError, RuntimeError) as err:
+            raise MtstError(f"could not load the heads from {folder / HEADS_FILE}: {err}") from err
+        model.trained = {name: task_file.trained.get(name, False) for name in model.tasks}
+        model.eval()
+        return model
+
+
+def write_sentence_transformers_files(folder: Path, dim: int, max_length: int) -> None:
+    """The files that let sentence_transformers.SentenceTransformer(folder) open the encoder."""
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+    ]
+    (folder / "modules.json").write_text(json.dumps(modules, indent=2) + "\n")
+    (folder / "sentence_bert_config.json").write_text(
+        json.dumps({"max_seq_length": max_length, "do_lower_case": False}, indent=2) + "\n"
+    )
+    pooling = {
+        "word_embedding_dimension": dim,
+        "pooling_mode_cls_token": False,
+        "pooling_mode_mean_tokens": True,
+        "pooling_mode_max_tokens": False,
+        "pooling_mode_mean_sqrt_len_tokens": False,
+    }
+    (folder / "1_Pooling").mkdir(exist_ok=True)
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling, indent=2) + "\n")
+    (folder / "2_Normalize").mkdir(exist_ok=True)
+
+
+def model_card(model: MultiTaskModel, metrics: dict | None) -> str:
+    """A short README.md for the model folder: what it does and how well."""
+    lines = [
+        "---",
+        "library_name: mtst",
+        "tags: [sentence-transformers, text-classification, multi-task]",
+        "---",
+        "",
+        "# mtst multi-task model",
+        "",
+        f"Encoder: mean-pooled, L2-normalised {model.encoder.dim}-dimensional sentence embeddings "
+        f"(at most {model.encoder.max_length} tokens per text), shared by {len(model.tasks)} heads.",
+        "",
+        "| task | labels | trained |",
+        "|---|---|---|",
+    ]
+    for name, spec in model.tasks.items():
+        lines.append(f"| `{name}` | {', '.join(spec.labels)} | {'yes' if model.trained[name] else 'no'} |")
+    task_metrics = (metrics or {}).get("tasks", {})
+    if task_metrics:
+        split = (metrics or {}).get("split", "evaluation")
+        lines += ["", f"## Metrics ({split})", "", "| task | accuracy | macro-F1 | n |", "|---|---|---|---|"]
+        for name, m in task_metrics.items():
+            lines.append(f"| `{name}` | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['n']} |")
+    lines += [
+        "",
+        "## Use",
+        "",
+        "```python",
+        "from mtst.model import MultiTaskModel",
+        "model = MultiTaskModel.load('THIS_FOLDER')",
+        "model.predict(['Earn 500 bonus points on any Tide purchase'])",
+        "```",
+        "",
+        "The folder also opens in sentence-transformers (`SentenceTransformer('THIS_FOLDER')`) for embeddings.",
+        "",
+    ]
+    return "\n".join(lines)
