@@ -42,3 +42,9 @@ data: install
 
 clean:
 	rm -rf models runs .pytest_cache
+
+# Speed and memory, measured side by side in one run (not timed tests).
+bench: install
+	$(BIN)/python benchmarks/bench_inference.py
+	$(BIN)/python benchmarks/bench_training.py
+	$(BIN)/python benchmarks/bench_serve.py

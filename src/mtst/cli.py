@@ -158,6 +158,39 @@ def predict(
             print(f"{row['text'][:60]!r}: " + "  ".join(parts))
 
 
+@app.command()
+def serve(
+    model: Annotated[Path, typer.Option(help="A trained mtst model folder (or an ONNX export with --backend onnx).")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    backend: Annotated[str, typer.Option(help="torch or onnx.")] = "torch",
+    precision: Annotated[str, typer.Option(help="fp32 or bf16 (torch backend).")] = "fp32",
+    api_key: Annotated[str | None, typer.Option(envvar="MTST_API_KEY", help="Require 'Authorization: Bearer KEY' on every route but /health.")] = None,
+    max_batch_tokens: Annotated[int, typer.Option(help="Token budget of one merged encoder batch.")] = 16384,
+    batch_wait_ms: Annotated[float, typer.Option(help="How long a request may wait for others to share its batch (0: no batching).")] = 5.0,
+    max_queue: Annotated[int, typer.Option(help="Texts waiting at most; beyond it the server answers 503.")] = 4096,
+) -> None:
+    """Serve embeddings and every head's predictions over HTTP."""
+    from mtst.server import ServerSettings, run_server
+
+    run_server(ServerSettings(model=model, host=host, port=port, backend=backend, precision=precision,
+                              api_key=api_key, max_batch_tokens=max_batch_tokens, batch_wait_ms=batch_wait_ms,
+                              max_queue=max_queue))
+
+
+@app.command()
+def export(
+    model: Annotated[Path, typer.Option(help="A trained mtst model folder.")],
+    output: Annotated[Path, typer.Option(help="Folder for the ONNX graph, tokenizer files and task specs.")],
+    quantize: Annotated[str | None, typer.Option(help="int8: dynamic per-channel int8 weights.")] = None,
+) -> None:
+    """Export encoder, pooling, normalisation and every head as one ONNX graph."""
+    from mtst.export import export_onnx
+
+    path = export_onnx(model, output, quantize=quantize)
+    print(f"exported to {path}")
+
+
 @data_app.command("check")
 def data_check(files: Annotated[list[Path], typer.Argument(help="JSONL files to validate.")]) -> None:
     """Validate labelled files against the task specs and print label counts per task."""
