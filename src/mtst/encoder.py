@@ -162,8 +162,11 @@ class SentenceEncoder(nn.Module):
         ids, cut = self.tokenize(texts)
         self.warn_truncated(cut, len(texts))
         batches = list(self.length_sorted_batches(ids, batch_size))
+        was_training = self.training
+        self.eval()  # no dropout: the same text always gives the same vector
         with torch.inference_mode():
             for index in tqdm(batches, desc="encode", disable=not show_progress, unit="batch"):
                 batch = self.collate([ids[i] for i in index])
                 out[index] = self(**batch).cpu().numpy()
+        self.train(was_training)
         return out

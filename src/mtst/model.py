@@ -71,6 +71,7 @@ class MultiTaskModel(nn.Module):
         self.heads.to(self.encoder.device)
         # Which heads have been trained; untrained heads are never passed off as predictions.
         self.trained = {name: False for name in self.tasks}
+        self.eval()  # inference by default; the trainer switches to train mode itself
 
     @property
     def device(self) -> torch.device:
@@ -143,7 +144,11 @@ class MultiTaskModel(nn.Module):
     # --- save and load ------------------------------------------------------------
 
     def save(self, directory: str | Path, metrics: dict | None = None) -> Path:
-        """Write the model folder atomically: a crash midway leaves any earlier save intact."""
+        """Write the model folder atomically: a crash midway leaves any earlier save intact.
+
+        The new model is written beside the folder, then swapped in by renames; other files already in
+        the folder (a training run's history and plots) are kept.
+        """
         target = Path(directory)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = target.parent / f".{target.name}.saving-{os.getpid()}"
@@ -152,6 +157,10 @@ class MultiTaskModel(nn.Module):
         self._write(staging, metrics)
         old = target.parent / f".{target.name}.old-{os.getpid()}"
         if target.exists():
+            # Files that are not part of the model (a run's history, plots, checkpoint) stay in the folder.
+            for entry in target.iterdir():
+                if not (staging / entry.name).exists():
+                    entry.rename(staging / entry.name)
             target.rename(old)
         staging.rename(target)
         shutil.rmtree(old, ignore_errors=True)

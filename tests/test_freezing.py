@@ -1,0 +1,94 @@
+import pytest
+import torch
+
+from mtst.freezing import (
+    freeze_all,
+    freeze_encoder,
+    freeze_heads,
+    set_trainable,
+    trainable_report,
+    unfreeze_top_layers,
+)
+from mtst.model import MultiTaskModel
+
+TEXTS = ["my points are missing", "earn 500 points on tide", "cheap diapers", "Walmart receipt total 12.40"]
+
+
+@pytest.fixture
+def model(encoder):
+    torch.manual_seed(0)
+    m = MultiTaskModel(encoder)
+    snapshot = {k: v.clone() for k, v in encoder.state_dict().items()}
+    yield m
+    # The encoder is shared by the session: put its weights and flags back.
+    encoder.load_state_dict(snapshot)
+    set_trainable(encoder, True)
+
+
+def one_step(model) -> dict[str, torch.Tensor]:
+    """Take one AdamW step on a summed loss; return every parameter's value before it."""
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+    params = [p for p in model.parameters() if p.requires_grad]
+    model.train()
+    batch = model.encoder.collate(model.encoder.tokenize(TEXTS)[0])
+    _, logits = model(**batch)
+    loss = sum(torch.nn.functional.cross_entropy(v, torch.zeros(len(TEXTS), dtype=torch.long)) for v in logits.values())
+    if params:
+        opt = torch.optim.AdamW(params, lr=1e-2)
+        loss.backward()
+        opt.step()
+    model.eval()
+    return before
+
+
+def changed(model, before) -> set[str]:
+    return {k for k, v in model.named_parameters() if not torch.equal(v.detach(), before[k])}
+
+
+def test_freeze_encoder_trains_heads_only(model):
+    freeze_encoder(model)
+    before = one_step(model)
+    moved = changed(model, before)
+    assert moved == {k for k in before if k.startswith("heads.")}
+
+
+def test_frozen_heads_stay_bit_identical(model):
+    freeze_encoder(model)
+    freeze_heads(model, ["sentence_type", "receipt_quality"])
+    before = one_step(model)
+    assert changed(model, before) == {k for k in before if k.startswith("heads.query_intent")}
+
+
+def test_freeze_all_changes_nothing(model):
+    freeze_all(model)
+    assert trainable_report(model)["trainable"] == 0
+    before = one_step(model)
+    assert changed(model, before) == set()
+
+
+def test_unfreeze_top_two_layers(model):
+    unfreeze_top_layers(model, 2)
+    before = one_step(model)
+    moved = {k for k in changed(model, before) if k.startswith("encoder.")}
+    layers = {k.split("layer.")[1].split(".")[0] for k in moved}
+    assert layers == {"4", "5"}
+    assert not any("embeddings" in k for k in moved)
+    assert any(k.startswith("heads.") for k in changed(model, before))
+
+
+def test_trainable_counts(model):
+    total_encoder = sum(p.numel() for p in model.encoder.parameters())
+    report = trainable_report(model)
+    assert report["encoder"] == {"trainable": total_encoder, "total": total_encoder}
+    assert report["heads"]["sentence_type"]["trainable"] == 384 * 5 + 5
+    freeze_encoder(model)
+    report = trainable_report(model)
+    assert report["encoder"]["trainable"] == 0
+    assert report["trainable"] == sum(384 * n + n for n in (5, 3, 4))
+
+
+def test_freezing_an_unknown_head_is_an_error(model):
+    from mtst.errors import MtstError
+
+    with pytest.raises(MtstError, match="sentence_type"):
+        freeze_heads(model, ["missing"])
