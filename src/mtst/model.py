@@ -98,6 +98,10 @@ class MultiTaskModel(nn.Module):
 
     # --- inference ----------------------------------------------------------------
 
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Tokens each text takes after truncation (for batching by a token budget)."""
+        return [len(ids) for ids in self.encoder.tokenize(list(texts))[0]]
+
     def run(self, texts: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 32) -> Outputs:
         """Embeddings and every requested task's probabilities, one encoder pass per batch."""
         names = self.check_tasks(tasks)
