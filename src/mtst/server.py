@@ -1,0 +1,579 @@
+"""HTTP service: OpenAI-compatible embeddings and every head's predictions, a thin shell over the library.
+
+`create_app(settings)` builds the FastAPI app; `run_server(settings)` serves it with uvicorn. The model loads
+in the background when the app starts (so `/health` answers 503 until it is ready), and every request's texts
+go through one dynamic batcher (mtst.batching) that runs the model on a single worker thread.
+"""
+
+import asyncio
+import base64
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, Request, Security
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
+from starlette.exceptions import HTTPException
+
+from mtst import __version__
+from mtst.batching import Batcher, QueueFull, ShuttingDown
+from mtst.errors import MtstError
+
+log = logging.getLogger("mtst")
+
+BACKENDS = ("torch", "onnx")
+ENCODER_BATCH = 32  # texts per forward pass inside one merged batch (the model sorts them by length first)
+OPEN_PATHS = frozenset({"/health", "/"})  # the demo page holds no data; it asks for the key itself
+ROUTES = frozenset({"/", "/health", "/info", "/metrics", "/v1/embeddings", "/v1/predict", "/docs", "/openapi.json"})
+
+
+@dataclass
+class ServerSettings:
+    """Everything `mtst serve` can be told; checked when built so a bad value fails before the port opens."""
+
+    model: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    backend: str = "torch"
+    precision: str = "fp32"
+    api_key: str | None = None
+    max_batch_tokens: int = 16384
+    batch_wait_ms: float = 5.0
+    max_queue: int = 4096
+    max_texts: int = 256
+    max_chars: int = 20000
+
+    def __post_init__(self) -> None:
+        self.model = Path(self.model)
+        if self.backend not in BACKENDS:
+            raise MtstError(f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
+        if self.backend == "onnx" and self.precision != "fp32":
+            raise MtstError("--precision applies to the torch backend only; an ONNX export fixes its own precision")
+        if self.api_key is not None and not self.api_key.strip():
+            raise MtstError("the API key is empty; give a real key or unset MTST_API_KEY to serve without one")
+        for name in ("max_batch_tokens", "max_queue", "max_texts", "max_chars"):
+            if getattr(self, name) < 1:
+                raise MtstError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.batch_wait_ms < 0:
+            raise MtstError(f"batch_wait_ms must be 0 (no batching) or more, got {self.batch_wait_ms}")
+        if not 0 <= self.port <= 65535:
+            raise MtstError(f"port must be between 0 and 65535, got {self.port}")
+
+    @property
+    def max_body_bytes(self) -> int:
+        # Room for every allowed text fully JSON-escaped (\uXXXX is 6 bytes a character) plus the rest.
+        return self.max_texts * (self.max_chars * 6 + 64) + 65536
+
+
+# --- request and response bodies ------------------------------------------------------------------
+
+
+def _check_text(text: str) -> str:
+    if not text.strip():
+        raise ValueError("text is empty or only whitespace; give it some words")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text is not valid unicode (it holds a lone surrogate)") from None
+    return text
+
+
+Text = Annotated[StrictStr, AfterValidator(_check_text)]
+TextList = Annotated[list[Text], Field(min_length=1)]
+
+
+class EmbeddingRequest(BaseModel):
+    """OpenAI's embeddings request; unknown fields (user, dimensions...) are accepted and ignored."""
+
+    input: Text | TextList = Field(description="One text or a list of texts.")
+    model: str | None = Field(None, description="Ignored: this server serves one model.")
+    encoding_format: Literal["float", "base64"] = Field(
+        "float", description="float: lists of numbers; base64: little-endian float32 bytes, as OpenAI sends."
+    )
+
+
+class Embedding(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    embedding: list[float] | str
+    index: int
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Embedding]
+    model: str
+    usage: Usage
+
+
+class PredictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is named, not silently ignored
+
+    texts: TextList = Field(description="The texts to classify.")
+    tasks: Annotated[list[StrictStr], Field(min_length=1)] | None = Field(
+        None, description="Tasks to answer (default: every head)."
+    )
+    return_embedding: bool = Field(False, description="Also return each text's embedding.")
+
+
+class TaskPrediction(BaseModel):
+    label: str
+    score: float = Field(description="The label's probability.")
+    distribution: dict[str, float] = Field(description="Every label's probability, in the task's label order.")
+    trained: bool = Field(description="False: the head was never trained and its answer is random.")
+
+
+class TextPrediction(BaseModel):
+    index: int
+    predictions: dict[str, TaskPrediction]
+    embedding: list[float] | None = None
+
+
+class PredictResponse(BaseModel):
+    model: str
+    results: list[TextPrediction]
+    untrained_tasks: list[str] = Field(description="Requested heads that were never trained.")
+    usage: Usage
+
+
+class Health(BaseModel):
+    status: Literal["ok", "loading", "failed"]
+    detail: str | None = None
+
+
+class TaskInfo(BaseModel):
+    name: str
+    labels: list[str]
+    trained: bool
+
+
+class Limits(BaseModel):
+    max_texts: int
+    max_chars: int
+    max_batch_tokens: int
+    batch_wait_ms: float
+    max_queue: int
+
+
+class Info(BaseModel):
+    model: str
+    model_path: str
+    version: str
+    backend: str
+    precision: str
+    embedding_dim: int
+    batching: bool
+    tasks: list[TaskInfo]
+    limits: Limits
+
+
+class ErrorBody(BaseModel):
+    detail: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing or wrong API key."},
+    413: {"model": ErrorBody, "description": "Too many texts, a text too long, or a body too large."},
+    503: {"model": ErrorBody, "description": "Model still loading, or queue full: retry after Retry-After seconds."},
+}
+
+
+# --- metrics ---------------------------------------------------------------------------------------
+
+
+class Metrics:
+    """Prometheus metrics in the app's own registry, so several apps in one process do not collide."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("mtst_http_requests", "HTTP requests answered", ["route", "status"], registry=r)
+        self.errors = Counter(
+            "mtst_http_errors", "HTTP requests answered with status >= 400", ["route", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "mtst_http_request_duration_seconds",
+            "Time from request to response",
+            ["route"],
+            registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.batch_texts = Histogram(
+            "mtst_batch_texts",
+            "Texts per model batch",
+            registry=r,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096),
+        )
+        self.batch_tokens = Histogram(
+            "mtst_batch_tokens",
+            "Tokens per model batch",
+            registry=r,
+            buckets=(16, 64, 256, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072),
+        )
+        self.queue = Gauge("mtst_queue_texts", "Texts waiting for a model batch", registry=r)
+
+    def observe_request(self, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(route, str(status)).inc()
+        if status >= 400:
+            self.errors.labels(route, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
+
+    def observe_batch(self, texts: int, tokens: int) -> None:
+        self.batch_texts.observe(texts)
+        self.batch_tokens.observe(tokens)
+
+
+# --- the service behind the routes -----------------------------------------------------------------
+
+
+def load_model(settings: ServerSettings):
+    """The model for the chosen backend; both kinds answer .tasks, .trained, .run, .predictions, .token_counts."""
+    if settings.backend == "onnx":
+        try:
+            from mtst.onnx_backend import OnnxModel
+        except ImportError as err:
+            raise MtstError(f"the onnx backend is not available: {err}") from err
+        return OnnxModel.load(settings.model)
+    from mtst.model import MultiTaskModel
+
+    return MultiTaskModel.load(settings.model, precision=settings.precision)
+
+
+class Service:
+    """The loaded model, its batcher and the state /health reports."""
+
+    def __init__(self, settings: ServerSettings, model=None) -> None:
+        self.settings = settings
+        self.model = model  # loaded in the background by start(), unless given (tests share one)
+        self.status = "loading"
+        self.error: str | None = None
+        self.dim = 0
+        self.name = settings.model.name or str(settings.model)
+        self.metrics = Metrics()
+        self.batcher = Batcher(
+            lambda texts: self.model.run(texts, batch_size=ENCODER_BATCH),
+            max_batch_tokens=settings.max_batch_tokens,
+            wait_ms=settings.batch_wait_ms,
+            max_queue=settings.max_queue,
+            on_batch=self.metrics.observe_batch,
+        )
+        self.metrics.queue.set_function(lambda: self.batcher.waiting_texts)
+        self.on_load_failure: Callable[[], None] | None = None
+
+    async def load(self) -> None:
+        try:
+            model = self.model if self.model is not None else await asyncio.to_thread(load_model, self.settings)
+            # Warm up on the worker thread. The first tokenizer call also fixes its settings; after that it is
+            # only read, so counting tokens on other threads while a batch runs is safe.
+            await self.batcher.call(model.token_counts, ["warm up"])
+            outputs = await self.batcher.call(model.run, ["warm up"])
+            self.dim = int(outputs.embeddings.shape[1])
+            self.model = model
+            self.status = "ok"
+            log.info("model %s loaded (%s backend); serving", self.settings.model, self.settings.backend)
+        except Exception as err:  # noqa: BLE001 - any load failure is reported by /health and ends run_server
+            self.status, self.error = "failed", f"could not load the model from {self.settings.model}: {err}"
+            log.error("%s", self.error)
+            if self.on_load_failure is not None:
+                self.on_load_failure()
+
+    def ready_model(self):
+        if self.status != "ok":
+            detail = self.error if self.status == "failed" else "the model is still loading"
+            raise HTTPException(503, detail, headers={"Retry-After": "5"})
+        return self.model
+
+    def check_limits(self, texts: list[str], field: str) -> None:
+        s = self.settings
+        if len(texts) > s.max_texts:
+            raise HTTPException(
+                413, f"{field}: {len(texts)} texts given, at most {s.max_texts} per request; split them up"
+            )
+        for i, text in enumerate(texts):
+            if len(text) > s.max_chars:
+                raise HTTPException(
+                    413, f"{field}[{i}]: {len(text)} characters, at most {s.max_chars} per text; shorten or split it"
+                )
+
+    def check_tasks(self, tasks: list[str] | None) -> list[str]:
+        model = self.ready_model()
+        if tasks is None:
+            return list(model.tasks)
+        valid = ", ".join(model.tasks)
+        errors = [
+            {
+                "type": "value_error",
+                "loc": ("body", "tasks", i),
+                "input": name,
+                "msg": f"unknown task {name!r}; this model's tasks are: {valid}",
+            }
+            for i, name in enumerate(tasks)
+            if name not in model.tasks
+        ]
+        if errors:
+            raise RequestValidationError(errors)
+        return list(dict.fromkeys(tasks))  # each task once, in the caller's order
+
+    async def infer(self, texts: list[str]):
+        """One batched model pass over texts: (outputs, token count of each text)."""
+        model = self.ready_model()
+        counts = await asyncio.to_thread(model.token_counts, texts)
+        try:
+            outputs = await self.batcher.submit(texts, sum(counts))
+        except QueueFull as err:
+            raise HTTPException(503, str(err), headers={"Retry-After": str(err.retry_after)}) from None
+        except ShuttingDown as err:
+            raise HTTPException(503, str(err), headers={"Retry-After": "5"}) from None
+        return outputs, counts
+
+    def info(self) -> Info:
+        model = self.ready_model()
+        s = self.settings
+        precision = getattr(model, "precision", None) or getattr(getattr(model, "encoder", None), "precision", None)
+        return Info(
+            model=self.name,
+            model_path=str(s.model.resolve()),
+            version=__version__,
+            backend=s.backend,
+            precision=precision or s.precision,
+            embedding_dim=self.dim,
+            batching=self.batcher.batching,
+            tasks=[
+                TaskInfo(name=n, labels=list(t.labels), trained=bool(model.trained.get(n, False)))
+                for n, t in model.tasks.items()
+            ],
+            limits=Limits(
+                max_texts=s.max_texts,
+                max_chars=s.max_chars,
+                max_batch_tokens=s.max_batch_tokens,
+                batch_wait_ms=s.batch_wait_ms,
+                max_queue=s.max_queue,
+            ),
+        )
+
+
+class AsciiJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: a 422 that echoes a lone surrogate back must still be valid UTF-8."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+# --- the gate every request passes ------------------------------------------------------------------
+
+
+class Gate:
+    """Pure ASGI middleware: API key, body size cap and request metrics, before any route runs."""
+
+    def __init__(self, app, service: Service) -> None:
+        self.app = app
+        self.service = service
+        key = service.settings.api_key
+        self.key = key.encode() if key else None
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        route = path if path in ROUTES else "other"  # unknown paths share one label: bounded cardinality
+        started = time.perf_counter()
+        status = 500  # what an exception escaping the app becomes
+
+        async def send_noting_status(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            refusal = self.refusal(scope, path)
+            if refusal is not None:
+                await refusal(scope, receive, send_noting_status)
+            else:
+                await self.app(scope, self.capped(receive), send_noting_status)
+        finally:
+            self.service.metrics.observe_request(route, status, time.perf_counter() - started)
+
+    def refusal(self, scope, path: str) -> Response | None:
+        headers = dict(scope["headers"])
+        if self.key is not None and path not in OPEN_PATHS:
+            scheme, _, given = headers.get(b"authorization", b"").partition(b" ")
+            if scheme.lower() != b"bearer" or not secrets.compare_digest(given.strip(), self.key):
+                return JSONResponse(
+                    {"detail": "missing or wrong API key: send 'Authorization: Bearer KEY'"},
+                    401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        length = headers.get(b"content-length", b"0")
+        if length.isdigit() and int(length) > self.service.settings.max_body_bytes:
+            return JSONResponse(
+                {
+                    "detail": f"request body of {int(length)} bytes is over the limit of "
+                    f"{self.service.settings.max_body_bytes}"
+                },
+                413,
+            )
+        return None
+
+    def capped(self, receive):
+        """receive() that refuses a body (chunked, so without a length up front) growing past the cap."""
+        limit = self.service.settings.max_body_bytes
+        seen = 0
+
+        async def receive_capped():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise HTTPException(413, f"request body is over the limit of {limit} bytes")
+            return message
+
+        return receive_capped
+
+
+# --- the app ----------------------------------------------------------------------------------------
+
+
+def create_app(settings: ServerSettings, model=None) -> FastAPI:
+    """The FastAPI app. `model`: an already-loaded model to serve instead of loading settings.model."""
+    service = Service(settings, model)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        service.batcher.start()
+        loading = asyncio.create_task(service.load())  # in the background: /health says 503 meanwhile
+        try:
+            yield
+        finally:
+            loading.cancel()
+            await service.batcher.stop()
+
+    app = FastAPI(
+        title="mtst",
+        version=__version__,
+        description="One sentence encoder shared by several classification heads: embeddings and predictions.",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.add_middleware(Gate, service=service)
+    # Documents the key in the OpenAPI schema; the Gate is what enforces it (on every route but /health and /).
+    guarded = [Security(HTTPBearer(auto_error=False))] if settings.api_key else []
+    page = resources.files("mtst").joinpath("static/index.html").read_text(encoding="utf-8")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:
+        return AsciiJSONResponse({"detail": jsonable_encoder(err.errors())}, 422)
+
+    @app.exception_handler(MtstError)
+    async def user_error(request: Request, err: MtstError) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, 422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, err: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return JSONResponse({"detail": f"internal error: {type(err).__name__}; see the server log"}, 500)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def demo_page() -> HTMLResponse:
+        return HTMLResponse(page)
+
+    @app.get("/health", response_model=Health, responses={503: {"model": Health, "description": "Not ready."}})
+    async def health() -> JSONResponse:
+        body = Health(status=service.status, detail=service.error).model_dump(exclude_none=True)
+        return JSONResponse(body, 200 if service.status == "ok" else 503)
+
+    @app.get("/info", response_model=Info, responses=ERRORS, dependencies=guarded)
+    async def info() -> Info:
+        return service.info()
+
+    @app.get(
+        "/metrics",
+        response_class=Response,
+        dependencies=guarded,
+        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}, **ERRORS},
+    )
+    async def metrics() -> Response:
+        return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/v1/embeddings", response_model=EmbeddingResponse, responses=ERRORS, dependencies=guarded)
+    async def embeddings(body: EmbeddingRequest) -> EmbeddingResponse:
+        texts = [body.input] if isinstance(body.input, str) else body.input
+        service.check_limits(texts, "input")
+        outputs, counts = await service.infer(texts)
+        if body.encoding_format == "base64":
+            vectors = [base64.b64encode(row.astype("<f4").tobytes()).decode("ascii") for row in outputs.embeddings]
+        else:
+            vectors = outputs.embeddings.tolist()
+        return EmbeddingResponse(
+            data=[Embedding(embedding=v, index=i) for i, v in enumerate(vectors)],
+            model=service.name,
+            usage=Usage(prompt_tokens=sum(counts), total_tokens=sum(counts)),
+        )
+
+    @app.post("/v1/predict", response_model=PredictResponse, responses=ERRORS, dependencies=guarded)
+    async def predict(body: PredictRequest) -> PredictResponse:
+        tasks = service.check_tasks(body.tasks)
+        service.check_limits(body.texts, "texts")
+        outputs, counts = await service.infer(body.texts)
+        model = service.model
+        # Every head ran in the one batched pass; answer only the tasks asked for.
+        chosen = replace(outputs, probabilities={t: outputs.probabilities[t] for t in tasks})
+        trained = {t: bool(model.trained.get(t, False)) for t in tasks}
+        vectors = outputs.embeddings.tolist() if body.return_embedding else None
+        results = [
+            TextPrediction(
+                index=i,
+                predictions={
+                    t: TaskPrediction(label=p.label, score=p.score, distribution=p.distribution, trained=trained[t])
+                    for t, p in per_task.items()
+                },
+                embedding=vectors[i] if vectors is not None else None,
+            )
+            for i, per_task in enumerate(model.predictions(chosen))
+        ]
+        return PredictResponse(
+            model=service.name,
+            results=results,
+            untrained_tasks=[t for t in tasks if not trained[t]],
+            usage=Usage(prompt_tokens=sum(counts), total_tokens=sum(counts)),
+        )
+
+    return app
+
+
+def run_server(settings: ServerSettings) -> None:
+    """Serve until interrupted; raises MtstError if the model cannot be loaded."""
+    import uvicorn
+
+    if not settings.model.is_dir():
+        raise MtstError(f"model folder {settings.model} does not exist; pass a saved mtst model folder")
+    app = create_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=10)
+    )
+    service: Service = app.state.service
+
+    def give_up() -> None:
+        server.should_exit = True
+
+    service.on_load_failure = give_up  # a server that can never answer should not linger
+    server.run()
+    if service.status == "failed":
+        raise MtstError(service.error or "the model failed to load")
