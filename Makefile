@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo train test lint data bench reproduce clean
+.PHONY: install demo train test lint data bench reproduce clean browser
 
 install: $(VENV)/.installed
 
@@ -28,8 +28,12 @@ demo: models/default/tasks.json
 train: install
 	$(BIN)/mtst train --config configs/app.yaml --output models/default
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q
+
+# Headless Chromium and its driver for the demo-page test (tests/test_demo_page.py); Debian packages.
+browser:
+	(command -v chromium && command -v chromedriver) >/dev/null || (apt-get update -q && apt-get install -y -q chromium chromium-driver)
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks data/tools
