@@ -9,7 +9,6 @@ import logging
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +16,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from mtst.encoder import DEFAULT_MAX_LENGTH, SentenceEncoder, check_model_folder
+from mtst.encoder import SentenceEncoder, check_model_folder
 from mtst.errors import MtstError
 from mtst.inputs import validate_texts
+from mtst.outputs import Outputs, Prediction, check_tasks, to_predictions
 from mtst.tasks import DEFAULT_TASKS, TaskFile, TaskSpec, read_task_file, write_task_file
 
 log = logging.getLogger("mtst")
@@ -36,26 +36,6 @@ def make_head(dim: int, spec: TaskSpec) -> nn.Module:
     return nn.Sequential(
         nn.Linear(dim, spec.hidden), nn.GELU(), nn.Dropout(spec.dropout), nn.Linear(spec.hidden, len(spec.labels))
     )
-
-
-@dataclass
-class Prediction:
-    """One task's answer for one text."""
-
-    label: str
-    score: float
-    distribution: dict[str, float]
-
-    def to_dict(self) -> dict:
-        return {"label": self.label, "score": self.score, "distribution": self.distribution}
-
-
-@dataclass
-class Outputs:
-    """Everything one pass over a list of texts gives: embeddings and each task's probabilities."""
-
-    embeddings: np.ndarray  # (n, dim)
-    probabilities: dict[str, np.ndarray]  # task -> (n, n_labels)
 
 
 class MultiTaskModel(nn.Module):
@@ -78,12 +58,7 @@ class MultiTaskModel(nn.Module):
         return self.encoder.device
 
     def check_tasks(self, tasks: Sequence[str] | None) -> list[str]:
-        if tasks is None:
-            return list(self.tasks)
-        unknown = [t for t in tasks if t not in self.tasks]
-        if unknown:
-            raise MtstError(f"unknown task(s) {', '.join(unknown)}; this model has: {', '.join(self.tasks)}")
-        return list(tasks)
+        return check_tasks(tasks, self.tasks)
 
     def head_logits(self, embeddings: torch.Tensor, tasks: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
         """Each requested head's logits for already-computed embeddings."""
@@ -126,18 +101,7 @@ class MultiTaskModel(nn.Module):
 
     def predictions(self, outputs: Outputs) -> list[dict[str, Prediction]]:
         """Turn probability arrays into a label, score and distribution per text and task."""
-        n = len(outputs.embeddings)
-        result: list[dict[str, Prediction]] = [{} for _ in range(n)]
-        for name, p in outputs.probabilities.items():
-            labels = self.tasks[name].labels
-            best = p.argmax(axis=1)
-            for i in range(n):
-                result[i][name] = Prediction(
-                    label=labels[best[i]],
-                    score=float(p[i, best[i]]),
-                    distribution={label: float(v) for label, v in zip(labels, p[i])},
-                )
-        return result
+        return to_predictions(outputs, self.tasks)
 
     def predict(
         self, texts: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 32
