@@ -1,0 +1,132 @@
+"""Build data/app/{train,dev,test}.jsonl from the hand-written sources and the receipt generator.
+
+    python data/tools/build_app_data.py
+
+Deterministic: the same sources and seed give the same files, byte for byte.
+
+- data/sources/train/: messages and queries written for training; split into train and dev.
+- data/sources/test/: messages and queries written apart, in other words and situations.
+- Receipts come from receipts.py; the test split uses its held-out stores, items and noise ranges.
+- No text twice, and no near-duplicate across splits (same up to case, punctuation, digits
+  or a swapped brand): a training text that collides with a test text is dropped from training.
+"""
+
+import json
+import random
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+SOURCES = ROOT / "data" / "sources"
+OUT = ROOT / "data" / "app"
+SEED = 20261127
+DEV_FRACTION = 0.15
+RECEIPTS_TRAIN = {"good_quality": 390, "blurry": 390, "incomplete": 390}
+RECEIPTS_TEST = {"good_quality": 100, "blurry": 100, "incomplete": 100}
+FIELD_ORDER = ("text", "sentence_type", "receipt_quality", "query_intent")
+
+sys.path.insert(0, str(HERE))
+from receipts import generate_receipts  # noqa: E402
+
+
+def read_lines(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def source_records(folder: Path) -> list[dict]:
+    """messages/<label>[.part].txt -> sentence_type; queries/<label>[.part].txt -> query_intent."""
+    records = []
+    for kind, task in (("messages", "sentence_type"), ("queries", "query_intent")):
+        for path in sorted((folder / kind).glob("*.txt")):
+            label = path.name.split(".")[0]
+            records += [{"text": text, task: label} for text in read_lines(path)]
+    return records
+
+
+def brand_pattern() -> re.Pattern:
+    names = sorted({n.strip().lower() for n in read_lines(HERE / "brands.txt")}, key=len, reverse=True)
+    return re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")\b")
+
+
+BRANDS = brand_pattern()
+
+
+def near_key(text: str) -> str:
+    """Equal keys: the same text up to case, punctuation, digits or a swapped brand."""
+    t = BRANDS.sub(" BRAND ", text.lower())
+    t = re.sub(r"[^a-z ]+", " ", t.replace("BRAND", "\x00").lower()).replace("\x00", "brand")
+    t = re.sub(r"\b(brand\s*)+", "brand ", t)
+    return " ".join(t.split())
+
+
+def exact_key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def dedupe(records: list[dict]) -> list[dict]:
+    seen, kept = set(), []
+    for r in records:
+        k = exact_key(r["text"])
+        if k not in seen:
+            seen.add(k)
+            kept.append(r)
+    return kept
+
+
+def ordered(record: dict) -> dict:
+    return {k: record[k] for k in FIELD_ORDER if k in record}
+
+
+def stratified_split(records: list[dict], fraction: float, rng: random.Random) -> tuple[list[dict], list[dict]]:
+    by_label: dict[str, list[dict]] = {}
+    for r in records:
+        key = "|".join(f"{k}={v}" for k, v in sorted(r.items()) if k != "text")
+        by_label.setdefault(key, []).append(r)
+    train, dev = [], []
+    for key in sorted(by_label):
+        group = by_label[key]
+        rng.shuffle(group)
+        n_dev = round(len(group) * fraction)
+        dev += group[:n_dev]
+        train += group[n_dev:]
+    return train, dev
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    path.write_text("".join(json.dumps(ordered(r), ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+
+
+def main() -> None:
+    rng = random.Random(SEED)
+    pool = dedupe(source_records(SOURCES / "train") + generate_receipts(RECEIPTS_TRAIN, seed=SEED))
+    test = dedupe(source_records(SOURCES / "test") + generate_receipts(RECEIPTS_TEST, seed=SEED + 1, holdout=True))
+
+    # Near-duplicates across splits: drop the training copy, except for bare names (a test query
+    # that is only a brand would collide with every bare brand in training; the test copy goes).
+    test_keys = {near_key(r["text"]) for r in test}
+    bare = {k for k in test_keys if set(k.split()) <= {"brand"}}
+    dropped_test = [r for r in test if near_key(r["text"]) in bare]
+    test = [r for r in test if near_key(r["text"]) not in bare]
+    test_keys -= bare
+    kept = [r for r in pool if near_key(r["text"]) not in test_keys]
+    print(f"dropped {len(pool) - len(kept)} training texts near-duplicating test texts, "
+          f"{len(dropped_test)} bare-name test queries")
+
+    train, dev = stratified_split(kept, DEV_FRACTION, rng)
+    dev_keys = {near_key(r["text"]) for r in dev}
+    train = [r for r in train if near_key(r["text"]) not in dev_keys]
+    for split in (train, dev, test):
+        rng.shuffle(split)
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, split in (("train", train), ("dev", dev), ("test", test)):
+        write_jsonl(OUT / f"{name}.jsonl", split)
+        counts = Counter((k, v) for r in split for k, v in r.items() if k != "text")
+        print(f"{name}: {len(split)} records; " + ", ".join(f"{k}={v}:{n}" for (k, v), n in sorted(counts.items())))
+
+
+if __name__ == "__main__":
+    main()
