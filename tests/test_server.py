@@ -16,7 +16,7 @@ from test_server_helpers import TRAINED_TASK, loaded_model, saved_model_dir
 
 from mtst.batching import Batcher, QueueFull, ShuttingDown
 from mtst.errors import MtstError
-from mtst.model import Outputs
+from mtst.outputs import Outputs
 from mtst.server import ServerSettings, create_app, run_server
 
 TEXTS = [

@@ -14,10 +14,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # only for type hints: the ONNX backend serves without importing torch
-    from mtst.model import Outputs
+from mtst.outputs import Outputs  # torch-free, so the ONNX backend serves without importing torch
 
 log = logging.getLogger("mtst")
 
@@ -42,7 +40,7 @@ class _Job:
     arrived: float
 
 
-def slice_outputs(outputs: "Outputs", start: int, stop: int) -> "Outputs":
+def slice_outputs(outputs: Outputs, start: int, stop: int) -> Outputs:
     """Rows start..stop of a batch's outputs (any backend's Outputs dataclass)."""
     return replace(
         outputs,
@@ -60,7 +58,7 @@ class Batcher:
 
     def __init__(
         self,
-        run: Callable[[list[str]], "Outputs"],
+        run: Callable[[list[str]], Outputs],
         *,
         max_batch_tokens: int,
         wait_ms: float,
@@ -111,7 +109,7 @@ class Batcher:
         self.waiting_texts = self._waiting_tokens = 0
         await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown, True)
 
-    async def submit(self, texts: Sequence[str], tokens: int) -> "Outputs":
+    async def submit(self, texts: Sequence[str], tokens: int) -> Outputs:
         """Queue one request's texts (`tokens` in all) and wait for their slice of a batch."""
         if self._closed or self._wakeup is None:
             raise ShuttingDown("the model is not serving (starting up or shutting down)")

@@ -34,7 +34,6 @@ from mtst.errors import MtstError
 log = logging.getLogger("mtst")
 
 BACKENDS = ("torch", "onnx")
-ENCODER_BATCH = 32  # texts per forward pass inside one merged batch (the model sorts them by length first)
 OPEN_PATHS = frozenset({"/health", "/"})  # the demo page holds no data; it asks for the key itself
 ROUTES = frozenset({"/", "/health", "/info", "/metrics", "/v1/embeddings", "/v1/predict", "/docs", "/openapi.json"})
 
@@ -54,6 +53,9 @@ class ServerSettings:
     max_queue: int = 4096
     max_texts: int = 256
     max_chars: int = 20000
+    # Texts per forward pass inside one merged batch; the model sorts them by length first. On CPU 16 wastes less
+    # on padding than 32 and is as fast per text (measured on MiniLM); a GPU may want more.
+    encoder_batch_size: int = 16
 
     def __post_init__(self) -> None:
         self.model = Path(self.model)
@@ -63,7 +65,7 @@ class ServerSettings:
             raise MtstError("--precision applies to the torch backend only; an ONNX export fixes its own precision")
         if self.api_key is not None and not self.api_key.strip():
             raise MtstError("the API key is empty; give a real key or unset MTST_API_KEY to serve without one")
-        for name in ("max_batch_tokens", "max_queue", "max_texts", "max_chars"):
+        for name in ("max_batch_tokens", "max_queue", "max_texts", "max_chars", "encoder_batch_size"):
             if getattr(self, name) < 1:
                 raise MtstError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.batch_wait_ms < 0:
@@ -267,7 +269,7 @@ class Service:
         self.name = settings.model.name or str(settings.model)
         self.metrics = Metrics()
         self.batcher = Batcher(
-            lambda texts: self.model.run(texts, batch_size=ENCODER_BATCH),
+            lambda texts: self.model.run(texts, batch_size=settings.encoder_batch_size),
             max_batch_tokens=settings.max_batch_tokens,
             wait_ms=settings.batch_wait_ms,
             max_queue=settings.max_queue,
