@@ -506,3 +506,19 @@ def test_api_key_guards_every_route_but_health_and_the_page(model_dir, model):
         assert "HTTPBearer" in schema["components"]["securitySchemes"]
     finally:
         c.__exit__(None, None, None)
+
+
+def test_serving_on_cpu_leaves_one_core_to_the_event_loop(monkeypatch):
+    import torch
+
+    from mtst.server import leave_a_core_for_http
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    try:
+        torch.set_num_threads(4)
+        assert leave_a_core_for_http() == 3
+        torch.set_num_threads(2)  # already fewer threads than cores: left alone
+        assert leave_a_core_for_http() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -2,19 +2,25 @@
 
 import asyncio
 import json
+import tempfile
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from schemathesis.checks import not_a_server_error
 from test_server_helpers import TRAINED_TASK, cli_server, loaded_model, saved_model_dir, thread_server
 from typer.testing import CliRunner
 
 from mtst import cli
 from mtst.server import ServerSettings, create_app
+
+# Hypothesis keeps caches in ./.hypothesis by default; keep the checkout clean.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "mtst-hypothesis")
 
 KEY = "e2e-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -102,7 +108,7 @@ def test_the_fuzzed_schema_is_the_served_one(url):
 
 
 @schema.parametrize()
-@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 def test_fuzzed_requests_never_get_a_server_error(case, url):
     case.call_and_validate(base_url=url, headers=AUTH, checks=[not_a_server_error], timeout=30)
 
