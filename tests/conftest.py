@@ -131,3 +131,18 @@ def reference():
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("MTST_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "embedding-cache"))
+
+
+@pytest.fixture(scope="session")
+def small_encoder_dir(tmp_path_factory, encoder) -> Path:
+    """A tiny randomly initialised BERT with the real tokenizer: encoder-training tests in seconds."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("small-encoder")
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=encoder.tokenizer.vocab_size, hidden_size=32, num_hidden_layers=3,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(folder)
+    encoder.tokenizer.save_pretrained(folder)
+    return folder

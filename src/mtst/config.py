@@ -39,13 +39,18 @@ class GradualConfig(Strict):
 
 class EncoderConfig(Strict):
     path: str | None = None  # None: MTST_ENCODER or the shipped all-MiniLM-L6-v2
-    freeze: Literal["none", "encoder", "all", "gradual"] = "encoder"
+    # none: full fine-tuning; encoder: heads only; top: the top `top_layers` blocks and the heads;
+    # gradual: top-down unfreezing on the `gradual` schedule; all: refused (nothing would learn).
+    freeze: Literal["none", "encoder", "top", "gradual", "all"] = "encoder"
+    top_layers: int = Field(2, ge=1)
     frozen_heads: list[str] = []  # heads kept as they are (e.g. when adding a task)
     init_model: str | None = None  # start from a saved mtst model (its encoder and matching heads)
     gradual: GradualConfig = GradualConfig()
     lr: float = Field(2e-5, gt=0)
     max_length: int = Field(256, ge=8, le=512)
-    cache_embeddings: bool = True  # frozen encoder: embed once, train heads on cached tensors
+    # Frozen parts run once: 'encoder' trains heads on cached embeddings, 'top' trains on cached
+    # outputs of the frozen lower blocks. False runs the whole encoder every step (same results, slower).
+    cache_embeddings: bool = True
 
 
 class OptimizerConfig(Strict):

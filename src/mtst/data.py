@@ -143,6 +143,8 @@ def stratified_split(
     keys = ["|".join(f"{k}={v}" for k, v in sorted(r.labels.items())) for r in records]
     counts = Counter(keys)
     keys = [k if counts[k] >= 2 else "rare" for k in keys]
-    stratify = keys if min(Counter(keys).values()) >= 2 else None
-    train, dev = train_test_split(list(records), test_size=fraction, random_state=seed, stratify=stratify)
+    try:
+        train, dev = train_test_split(list(records), test_size=fraction, random_state=seed, stratify=keys)
+    except ValueError:  # too few records per label combination to stratify: a plain seeded split
+        train, dev = train_test_split(list(records), test_size=fraction, random_state=seed)
     return train, dev

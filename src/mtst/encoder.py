@@ -145,6 +145,29 @@ class SentenceEncoder(nn.Module):
             hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
         return F.normalize(mean_pool(hidden.float(), attention_mask), p=2, dim=1)
 
+    # --- split passes, for training the top layers on cached lower-layer outputs ------
+
+    def hidden_below(self, layer: int, input_ids: torch.Tensor, attention_mask: torch.Tensor, **extra) -> torch.Tensor:
+        """Token vectors after the embeddings and the first `layer` transformer blocks."""
+        hidden = self.transformer.embeddings(input_ids=input_ids, token_type_ids=extra.get("token_type_ids"))
+        return self._run_blocks(hidden, attention_mask, 0, layer)
+
+    def forward_from(self, layer: int, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Finish the pass from `hidden_below(layer, ...)`: the remaining blocks, pooling, normalisation."""
+        with self.autocast():
+            hidden = self._run_blocks(hidden, attention_mask, layer, self.num_layers)
+        return F.normalize(mean_pool(hidden.float(), attention_mask), p=2, dim=1)
+
+    def _run_blocks(self, hidden: torch.Tensor, attention_mask: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        from transformers.masking_utils import create_bidirectional_mask
+
+        mask = create_bidirectional_mask(
+            config=self.transformer.config, inputs_embeds=hidden, attention_mask=attention_mask
+        )
+        for block in self.transformer.encoder.layer[start:stop]:
+            hidden = block(hidden, mask)
+        return hidden
+
     def length_sorted_batches(self, ids: Sequence[list[int]], batch_size: int) -> Iterator[list[int]]:
         """Indices grouped by token count, longest first, so each batch pads little."""
         if batch_size < 1:

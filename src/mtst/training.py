@@ -28,7 +28,14 @@ from mtst.data import IGNORE_INDEX, Record, label_matrix, load_records, stratifi
 from mtst.encoder import SentenceEncoder
 from mtst.errors import MtstError
 from mtst.evaluation import evaluate, score, summary
-from mtst.freezing import freeze_encoder, freeze_heads, set_trainable, trainable_report, unfreeze_top_layers
+from mtst.freezing import (
+    encoder_layers,
+    freeze_encoder,
+    freeze_heads,
+    set_trainable,
+    trainable_report,
+    unfreeze_top_layers,
+)
 from mtst.model import MultiTaskModel, make_head
 
 log = logging.getLogger("mtst")
@@ -81,6 +88,13 @@ def apply_freezing(model: MultiTaskModel, config: TrainConfig, epoch: int, stopp
     set_trainable(model, True)
     if strategy == "encoder":
         freeze_encoder(model)
+    elif strategy == "top":
+        if config.encoder.top_layers >= model.encoder.num_layers:
+            raise MtstError(
+                f"encoder.top_layers is {config.encoder.top_layers} but the encoder has "
+                f"{model.encoder.num_layers} blocks; use freeze: none to train them all"
+            )
+        unfreeze_top_layers(model, config.encoder.top_layers)
     elif strategy == "gradual":
         unfreeze_top_layers(model, config.encoder.gradual.layers_at(epoch))
     freeze_heads(model, list(config.encoder.frozen_heads) + sorted(stopped))
@@ -118,7 +132,8 @@ class Split:
     ids: list[list[int]]
     lengths: np.ndarray
     gold: dict[str, np.ndarray]
-    embeddings: torch.Tensor | None = None
+    embeddings: torch.Tensor | None = None  # frozen encoder: the final embeddings
+    hidden: list[torch.Tensor] | None = None  # frozen lower blocks: each text's token vectors below the top
 
 
 class Trainer:
@@ -132,6 +147,7 @@ class Trainer:
         self.names = [s.name for s in self.specs]
         self.weights = {t.name: t.weight for t in config.tasks}
         self.fast = encoder_always_frozen(config) and config.encoder.cache_embeddings
+        self.cache_hidden = config.encoder.freeze == "top" and config.encoder.cache_embeddings
 
     # --- setup --------------------------------------------------------------------
 
@@ -158,7 +174,25 @@ class Trainer:
         if self.fast:
             emb = cached_encode(self.model.encoder, [r.text for r in records], self.fingerprint, not self.quiet)
             split.embeddings = torch.from_numpy(emb).to(self.model.device)
+        elif self.cache_hidden:
+            split.hidden = self.lower_block_outputs(ids)
         return split
+
+    def frozen_blocks(self) -> int:
+        return self.model.encoder.num_layers - self.config.encoder.top_layers
+
+    def lower_block_outputs(self, ids: list[list[int]]) -> list[torch.Tensor]:
+        """Run the frozen lower blocks once; keep each text's token vectors (without padding)."""
+        enc, layer = self.model.encoder, self.frozen_blocks()
+        hidden: list[torch.Tensor | None] = [None] * len(ids)
+        enc.eval()
+        with torch.inference_mode():
+            batches = list(enc.length_sorted_batches(ids, 64))
+            for index in tqdm(batches, desc="lower blocks", leave=False, disable=self.quiet, unit="batch"):
+                out = enc.hidden_below(layer, **enc.collate([ids[i] for i in index]))
+                for row, i in enumerate(index):
+                    hidden[i] = out[row, : len(ids[i])].clone()
+        return hidden
 
     def make_optimizer(self) -> None:
         cfg = self.config
@@ -188,6 +222,13 @@ class Trainer:
     def embed(self, split: Split, index: np.ndarray) -> torch.Tensor:
         if split.embeddings is not None:
             return split.embeddings[torch.as_tensor(index)]
+        if split.hidden is not None:
+            rows = [split.hidden[i] for i in index]
+            padded = nn.utils.rnn.pad_sequence(rows, batch_first=True)
+            mask = torch.zeros(padded.shape[:2], dtype=torch.long, device=padded.device)
+            for row, t in enumerate(rows):
+                mask[row, : len(t)] = 1
+            return self.model.encoder.forward_from(self.frozen_blocks(), padded, mask)
         batch = self.model.encoder.collate([split.ids[i] for i in index])
         return self.model.encoder(**batch)
 
@@ -201,6 +242,10 @@ class Trainer:
         model.train()
         if encoder_always_frozen(cfg):
             model.encoder.eval()  # a frozen encoder gives the same, dropout-free vectors as the cache
+        elif cfg.encoder.freeze == "top":
+            model.encoder.eval()  # frozen lower blocks: fixed, dropout-free features, as in the cache
+            for block in encoder_layers(model)[self.frozen_blocks() :]:
+                block.train()
         active = [n for n in self.names if n not in self.stopped and n not in cfg.encoder.frozen_heads]
         loss_sum = dict.fromkeys(active, 0.0)
         grad_sum = dict.fromkeys(active, 0.0)
