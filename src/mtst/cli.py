@@ -124,6 +124,21 @@ def evaluate(
             print(f"  {label:>{width}}  " + " ".join(f"{v:>8}" for v in row))
 
 
+def load_backend(model: Path, backend: str, precision: str):
+    """A MultiTaskModel (torch) or an OnnxModel (an `mtst export` folder); both answer .predict."""
+    if backend == "onnx":
+        if precision != "fp32":
+            raise MtstError("--precision applies to the torch backend only; an ONNX export fixes its own precision")
+        from mtst.onnx_backend import OnnxModel
+
+        return OnnxModel.load(model)
+    if backend != "torch":
+        raise MtstError(f"unknown backend {backend!r}; choose torch or onnx")
+    from mtst.model import MultiTaskModel
+
+    return MultiTaskModel.load(model, precision=precision)
+
+
 @app.command()
 def predict(
     model: Annotated[Path, typer.Option(help="A trained mtst model folder.")],
@@ -133,20 +148,20 @@ def predict(
     tasks: Annotated[str | None, typer.Option(help="Comma-separated tasks (default: all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     batch_size: int = 32,
-    precision: Annotated[str, typer.Option(help="fp32 or bf16.")] = "fp32",
+    precision: Annotated[str, typer.Option(help="fp32 or bf16 (torch backend).")] = "fp32",
+    backend: Annotated[str, typer.Option(help="torch, or onnx for a folder written by `mtst export`.")] = "torch",
 ) -> None:
     """Each text's label and probability for every task."""
-    from mtst.model import MultiTaskModel
     from mtst.prediction_io import predict_stream, prediction_row
 
-    loaded = MultiTaskModel.load(model, precision=precision)
+    loaded = load_backend(model, backend, precision)
     names = loaded.check_tasks([t.strip() for t in tasks.split(",") if t.strip()] if tasks else None)
     if input_file is not None and output is not None and not texts:
         predict_stream(loaded, input_file, output, names, batch_size)
         return
     items = gather_texts(texts, input_file)
     results = loaded.predict(items, names, batch_size)
-    rows = [prediction_row(text, result) for text, result in zip(items, results)]
+    rows = [prediction_row(text, result) for text, result in zip(items, results, strict=True)]
     if output is not None:
         output.write_text("".join(json.dumps(r) + "\n" for r in rows))
     elif as_json:

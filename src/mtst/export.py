@@ -1,0 +1,261 @@
+"""ONNX export: encoder, mask-aware mean pooling, L2 normalisation and every head as ONE graph.
+
+The folder it writes runs with mtst.onnx_backend.OnnxModel (onnxruntime + tokenizers, no torch):
+
+    model.onnx      inputs input_ids, attention_mask (batch, sequence; int64);
+                    outputs `embeddings` (batch, dim) and `logits_<task>` (batch, n_labels) per task
+    tokenizer.json  and the other tokenizer files of the source model
+    tasks.json      the heads' specs, as in a torch model folder
+    manifest.json   what the graph is, how it was made, and how closely it matched torch at export time
+
+Steps: trace with the TorchScript exporter (the dynamo exporter needs onnxscript, which we do not ship),
+fuse the BERT subgraphs with onnxruntime's transformer optimizer (Attention, SkipLayerNormalization,
+BiasGelu), optionally quantise the weights to int8, and save the graph already optimised by onnxruntime
+so that loading it does little work.
+"""
+
+import json
+import logging
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mtst.encoder import mean_pool
+from mtst.errors import MtstError
+from mtst.model import MultiTaskModel
+from mtst.onnx_backend import (
+    EMBEDDINGS_OUTPUT,
+    FORMAT,
+    FORMAT_VERSION,
+    INPUT_NAMES,
+    MANIFEST_FILE,
+    MODEL_FILE,
+    TASKS_FILE,
+    TOKENIZER_FILE,
+    OnnxModel,
+    logits_output,
+)
+from mtst.tasks import TaskFile, write_task_file
+
+log = logging.getLogger("mtst")
+
+QUANTIZE = (None, "int8")
+OPSET = 17
+FP32_TOLERANCE = 1e-4  # max abs difference to torch an fp32 export must stay within
+TOKENIZER_FILES = (TOKENIZER_FILE, "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+
+# Texts the export is checked on: short and long (past the token limit), receipts, other scripts.
+CHECK_TEXTS = [
+    "Earn 500 bonus points on any Tide purchase this weekend",
+    "huggies size 4",
+    "Someone logged into my account and redeemed all my points",
+    "How do I change the email on my account?",
+    "KROGER #0412\nMILK 2% GAL 3.49\nBREAD 2.99\nSUBTOTAL 6.48\nTAX 0.00\nTOTAL 6.48\nVISA ****1234",
+    "WA?MART SUP#RCENT?R\nGV E6GS l8CT 4.l2\nBAN?NAS l.3?\nT0TA? 5.8?",
+    "¿Dónde están mis puntos? 我的积分在哪里？ 🎉",
+    "a",
+    "receipt points scan store milk bread coupon reward " * 40,
+]
+
+
+class ExportGraph(nn.Module):
+    """What the ONNX graph computes: the encoder's embedding and every head's logits, in one pass."""
+
+    def __init__(self, model: MultiTaskModel) -> None:
+        super().__init__()
+        self.transformer = model.encoder.transformer
+        self.heads = model.heads
+        self.names = list(model.tasks)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        # token_type_ids are all zero for single texts: made inside the graph, so callers pass two inputs.
+        hidden = self.transformer(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=torch.zeros_like(input_ids)
+        ).last_hidden_state
+        embeddings = F.normalize(mean_pool(hidden, attention_mask), p=2, dim=1)
+        return (embeddings, *[self.heads[name](embeddings) for name in self.names])
+
+
+def quantized_node_exclusions(graph_path: Path) -> list[str]:
+    """Nodes the int8 export keeps in fp32, chosen by measuring (docs/performance.md).
+
+    The heads (Gemm) and the embedding tables are never quantised: only MatMul and Attention nodes are.
+    Of those, the first layer's feed-forward output projection costs the most accuracy in int8 (its input,
+    the GELU activations, has outliers that stretch a per-tensor activation scale); keeping it fp32 halves the
+    worst-case embedding error for under 5% of the matrix work. The last layer's, by contrast, made no
+    measurable difference.
+    """
+    import onnx
+
+    graph = onnx.load(str(graph_path), load_external_data=False).graph
+    matmuls = [n.name for n in graph.node if n.op_type == "MatMul"]
+    named = [n for n in matmuls if "layer.0/output/dense" in n]
+    # Per layer, in topological order: attention output, FFN in, FFN out (QKV sits inside the Attention node).
+    return named or matmuls[2:3]
+
+
+def trace(model: MultiTaskModel, path: Path) -> None:
+    """The TorchScript exporter, with eager attention: the pattern onnxruntime's BERT fusions recognise."""
+    model.encoder.transformer.set_attn_implementation("eager")
+    graph = ExportGraph(model).eval()
+    enc = model.encoder
+    sample = enc.collate(enc.tokenize(["a short text", "and a somewhat longer one, to vary the length"])[0])
+    outputs = [EMBEDDINGS_OUTPUT] + [logits_output(name) for name in model.tasks]
+    axes = {name: {0: "batch", 1: "sequence"} for name in INPUT_NAMES} | {name: {0: "batch"} for name in outputs}
+    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer notes on python control flow that does not depend on the input
+        torch.onnx.export(
+            graph,
+            (sample["input_ids"], sample["attention_mask"]),
+            str(path),
+            input_names=list(INPUT_NAMES),
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+
+
+def fuse(model: MultiTaskModel, source: Path, target: Path) -> dict[str, int]:
+    """onnxruntime's BERT optimizer: one Attention node per layer, fused LayerNorm+residual and bias+GELU."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    config = model.encoder.transformer.config
+    fused = optimize_model(
+        str(source), model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size,
+        opt_level=0,  # python fusions only; onnxruntime's own passes run in save_optimised
+    )
+    fused.save_model_to_file(str(target))
+    return {k: v for k, v in fused.get_fused_operator_statistics().items() if v}
+
+
+def quantize_int8(source: Path, target: Path) -> list[str]:
+    """Dynamic int8: weights per output channel, activations quantised per batch at run time."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    excluded = quantized_node_exclusions(source)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_dynamic logs advice on static pre-processing that does not apply
+    try:
+        quantize_dynamic(
+            str(source), str(target), per_channel=True, weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul", "Attention"], nodes_to_exclude=excluded,
+            # onnx shape inference cannot type the outputs of fused (com.microsoft) nodes; they are all float
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+    finally:
+        root.setLevel(level)
+    return excluded
+
+
+def save_optimised(source: Path, target: Path) -> None:
+    """Let onnxruntime optimise the graph once, now, and keep the result: loading it later costs less.
+
+    EXTENDED, not ALL: ALL may add layout changes that suit only this machine's CPU.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(target)
+    ort.InferenceSession(str(source), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def compare(model: MultiTaskModel, exported: OnnxModel, texts: list[str]) -> dict:
+    """How closely the export reproduces the torch model on `texts`."""
+    ours = exported.run(texts)
+    theirs = model.run(texts)
+    with torch.inference_mode():
+        batch = model.encoder.collate(model.encoder.tokenize(texts)[0])
+        _, torch_logits = model(**batch)
+    onnx_logits = exported.session.run(None, exported._collate(exported.tokenize(texts)[0]))[1:]
+    cosine = (ours.embeddings * theirs.embeddings).sum(axis=1)
+    return {
+        "texts": len(texts),
+        "max_abs_diff_embeddings": float(np.abs(ours.embeddings - theirs.embeddings).max()),
+        "max_abs_diff_logits": max(
+            float(np.abs(o - torch_logits[n].numpy()).max()) for n, o in zip(model.tasks, onnx_logits, strict=True)
+        ),
+        "min_cosine": float(cosine.min()),
+        "label_agreement": {
+            n: float((ours.probabilities[n].argmax(1) == theirs.probabilities[n].argmax(1)).mean()) for n in model.tasks
+        },
+    }
+
+
+def export_onnx(model_dir: str | Path, output_dir: str | Path, quantize: str | None = None) -> Path:
+    """Write an ONNX export of the mtst model folder `model_dir` into `output_dir`; returns the folder."""
+    if quantize not in QUANTIZE:
+        raise MtstError(f"unknown quantisation {quantize!r}; choose int8 or leave it out for fp32")
+    model = MultiTaskModel.load(model_dir, device="cpu")
+    source = Path(model_dir)
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="mtst-export-") as tmp:
+        work = Path(tmp)
+        trace(model, work / "traced.onnx")
+        fusions = fuse(model, work / "traced.onnx", work / "fused.onnx")
+        graph, excluded = work / "fused.onnx", []
+        if quantize == "int8":
+            excluded = quantize_int8(graph, work / "int8.onnx")
+            graph = work / "int8.onnx"
+        save_optimised(graph, output / MODEL_FILE)
+    model.encoder.transformer.set_attn_implementation("sdpa")  # back to the fast path for the checks below
+
+    for name in TOKENIZER_FILES:
+        if (source / name).is_file():
+            shutil.copyfile(source / name, output / name)
+    if not (output / TOKENIZER_FILE).is_file():
+        model.encoder.tokenizer.save_pretrained(output)  # a folder with only the slow tokenizer's files
+    enc = model.encoder
+    write_task_file(output / TASKS_FILE, TaskFile(list(model.tasks.values()), dict(model.trained), enc.max_length))
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": MODEL_FILE,
+        "inputs": list(INPUT_NAMES),
+        "outputs": {"embeddings": EMBEDDINGS_OUTPUT, "logits": {n: logits_output(n) for n in model.tasks}},
+        "dim": enc.dim,
+        "max_length": enc.max_length,
+        "pad_token_id": enc.tokenizer.pad_token_id or 0,
+        "quantize": quantize,
+        "kept_fp32": excluded,
+        "fusions": fusions,
+        "opset": OPSET,
+        "source": str(source.resolve()),
+        "versions": versions(),
+    }
+    (output / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+
+    check = compare(model, OnnxModel.load(output), CHECK_TEXTS)
+    manifest["check"] = check
+    (output / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+    if quantize is None and max(check["max_abs_diff_embeddings"], check["max_abs_diff_logits"]) > FP32_TOLERANCE:
+        raise MtstError(f"the fp32 export differs from the torch model by more than {FP32_TOLERANCE}: {check}")
+    log.info("exported %s to %s (%s): %s", source, output, quantize or "fp32", check)
+    return output
+
+
+def versions() -> dict[str, str]:
+    import onnx
+    import onnxruntime
+    import transformers
+
+    from mtst import __version__
+
+    return {
+        "mtst": __version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": onnxruntime.__version__,
+    }

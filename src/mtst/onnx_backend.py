@@ -1,0 +1,177 @@
+"""OnnxModel: runs an `mtst export` folder with onnxruntime and the `tokenizers` library.
+
+Nothing here (or in what it imports) pulls in torch or transformers, so a server or a script
+that only predicts starts in a fraction of a second and needs neither installed. It answers the
+same calls as MultiTaskModel: .tasks, .trained, .run, .predictions, .predict, .token_counts.
+"""
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from mtst.errors import MtstError
+from mtst.inputs import validate_texts
+from mtst.outputs import Outputs, Prediction, check_tasks, to_predictions
+from mtst.tasks import TaskSpec, read_task_file
+
+log = logging.getLogger("mtst")
+
+# The export folder's layout; export.py writes what this module reads.
+FORMAT = "mtst-onnx"
+FORMAT_VERSION = 1
+MODEL_FILE = "model.onnx"
+MANIFEST_FILE = "manifest.json"
+TASKS_FILE = "tasks.json"
+TOKENIZER_FILE = "tokenizer.json"
+INPUT_NAMES = ("input_ids", "attention_mask")
+EMBEDDINGS_OUTPUT = "embeddings"
+
+
+def logits_output(task: str) -> str:
+    """The graph output holding one task's logits."""
+    return f"logits_{task}"
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def session_options(threads: int | None = None):
+    """onnxruntime options for one process serving one model: every core, every graph optimisation."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads or available_cores()
+    options.inter_op_num_threads = 1  # the graph is one chain of layers: nothing to run side by side
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return options
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class OnnxModel:
+    """An exported mtst model: one onnxruntime session computing embeddings and every head's logits."""
+
+    def __init__(self, folder: Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.folder = folder
+        self.manifest = read_manifest(folder)
+        task_file = read_task_file(folder / TASKS_FILE)
+        self.tasks: dict[str, TaskSpec] = {spec.name: spec for spec in task_file.tasks}
+        self.trained = {name: task_file.trained.get(name, False) for name in self.tasks}
+        self.max_length = task_file.max_length
+        self.dim = int(self.manifest["dim"])
+        self.pad_id = int(self.manifest["pad_token_id"])
+        self.quantize = self.manifest.get("quantize")
+        self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+        # Truncate like the torch encoder (keep [CLS] and [SEP]); pad per batch ourselves, to its longest text.
+        self.tokenizer.enable_truncation(self.max_length)
+        self.tokenizer.no_padding()
+        try:
+            self.session = ort.InferenceSession(
+                str(folder / MODEL_FILE), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+            )
+        except Exception as err:  # onnxruntime raises its own exception types for broken files
+            raise MtstError(f"could not load the ONNX graph {folder / MODEL_FILE}: {err}") from err
+        self._outputs = [o.name for o in self.session.get_outputs()]
+
+    @classmethod
+    def load(cls, directory: str | Path, threads: int | None = None) -> "OnnxModel":
+        """Open a folder written by `mtst export`; raises MtstError naming the path if it is not one."""
+        folder = Path(directory)
+        if not folder.is_dir():
+            raise MtstError(f"ONNX model folder {folder} does not exist; create one with `mtst export`")
+        return cls(folder, threads)
+
+    # --- tokens -------------------------------------------------------------------
+
+    def tokenize(self, texts: Sequence[str]) -> tuple[list[list[int]], int]:
+        """Token ids per text, truncated to max_length; also how many texts were cut."""
+        encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=True)
+        return [e.ids for e in encodings], sum(1 for e in encodings if e.overflowing)
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Tokens each text takes after truncation (for batching by a token budget)."""
+        return [len(ids) for ids in self.tokenize(texts)[0]]
+
+    def _collate(self, rows: list[list[int]]) -> dict[str, np.ndarray]:
+        width = max(len(r) for r in rows)
+        input_ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, row in enumerate(rows):
+            input_ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1
+        return {"input_ids": input_ids, "attention_mask": mask}
+
+    # --- inference ----------------------------------------------------------------
+
+    def check_tasks(self, tasks: Sequence[str] | None) -> list[str]:
+        return check_tasks(tasks, self.tasks)
+
+    def run(self, texts: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 32) -> Outputs:
+        """Embeddings and every requested task's probabilities, one graph run per batch."""
+        names = self.check_tasks(tasks)
+        texts = validate_texts(texts)
+        if batch_size < 1:
+            raise MtstError(f"batch_size must be at least 1, got {batch_size}")
+        embeddings = np.zeros((len(texts), self.dim), dtype=np.float32)
+        probs = {n: np.zeros((len(texts), len(self.tasks[n].labels)), dtype=np.float32) for n in names}
+        if not texts:
+            return Outputs(embeddings, probs)
+        ids, cut = self.tokenize(texts)
+        if cut:
+            log.warning(
+                "%d of %d texts were longer than %d tokens and were truncated", cut, len(texts), self.max_length
+            )
+        wanted = [EMBEDDINGS_OUTPUT] + [logits_output(n) for n in names]
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # similar lengths share a batch: little padding
+        for start in range(0, len(order), batch_size):
+            index = order[start : start + batch_size]
+            result = self.session.run(wanted, self._collate([ids[i] for i in index]))
+            embeddings[index] = result[0]
+            for n, logits in zip(names, result[1:], strict=True):
+                probs[n][index] = softmax(logits)
+        return Outputs(embeddings, probs)
+
+    def predictions(self, outputs: Outputs) -> list[dict[str, Prediction]]:
+        """Turn probability arrays into a label, score and distribution per text and task."""
+        return to_predictions(outputs, self.tasks)
+
+    def predict(
+        self, texts: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 32
+    ) -> list[dict[str, Prediction]]:
+        """For each text and each requested task: the label, its probability and the full distribution."""
+        return self.predictions(self.run(texts, tasks, batch_size))
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Embeddings only, like SentenceEncoder.encode: an (n, dim) float32 array in the caller's order."""
+        return self.run(texts, tasks=[], batch_size=batch_size).embeddings
+
+
+def read_manifest(folder: Path) -> dict:
+    path = folder / MANIFEST_FILE
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise MtstError(f"{path} is missing: {folder} is not an ONNX export (create one with `mtst export`)") from None
+    except ValueError as err:
+        raise MtstError(f"{path} is broken ({err}); export the model again") from err
+    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+        raise MtstError(
+            f"{path} is not an mtst ONNX export of format version {FORMAT_VERSION}; export the model again"
+        )
+    return manifest
