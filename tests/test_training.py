@@ -225,3 +225,26 @@ def test_top_layers_on_cached_lower_blocks_match_the_slow_path(tiny_data, tmp_pa
     for key, value in start.items():
         if "layer.2." not in key and key in a.encoder.transformer.state_dict():
             assert torch.equal(a.encoder.transformer.state_dict()[key], value), key
+
+
+def test_two_processes_with_gloo_match_one_process(tiny_data, tmp_path):
+    """torchrun with 2 CPU processes (gloo) and the same global batch and seed ends where 1 process does."""
+    cfg = config(tiny_data, epochs=4, patience=4)
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    single = train(load_config(path), tmp_path / "single", quiet=True)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "mtst",
+         "train", "--config", str(path), "--output", str(tmp_path / "ddp"), "--quiet", "--device", "cpu"],
+        check=True, env=env, capture_output=True, timeout=600,
+    )
+    ddp = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
+    assert ddp["epochs_run"] == single["epochs_run"]
+    # Stated tolerance: identical predictions, losses within 1e-4 (only float summation order differs).
+    for name, m in single["dev"]["tasks"].items():
+        assert ddp["dev"]["tasks"][name]["accuracy"] == m["accuracy"]
+        assert ddp["dev"]["tasks"][name]["macro_f1"] == m["macro_f1"]
+        assert ddp["dev"]["tasks"][name]["loss"] == pytest.approx(m["loss"], abs=1e-4)
+    assert not (tmp_path / "ddp" / "checkpoint.pt").exists()
+    assert (tmp_path / "ddp" / "history.jsonl").read_text().count("\n") == single["epochs_run"]

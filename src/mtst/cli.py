@@ -86,12 +86,18 @@ def train(
     output: Annotated[Path, typer.Option(help="Run folder: the model, history, metrics and plots land here.")] = Path("runs/app"),
     resume: Annotated[bool, typer.Option(help="Continue a killed run from its last checkpoint.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N (default: CUDA when present).")] = None,
 ) -> None:
-    """Train a multi-task model from a config."""
+    """Train a multi-task model from a config (several processes: torchrun --nproc_per_node=N -m mtst train)."""
     from mtst.config import load_config
     from mtst.training import train as run_training
 
-    metrics = run_training(load_config(config), output, resume=resume, quiet=quiet)
+    cfg = load_config(config)
+    if device is not None:
+        cfg.device = device
+    metrics = run_training(cfg, output, resume=resume, quiet=quiet)
+    if os.environ.get("RANK", "0") != "0":
+        return
     split = "test" if "test" in metrics else "dev"
     print(f"model saved to {output}; {split} metrics:")
     for name, m in metrics[split]["tasks"].items():

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from mtst.cache import cached_encode, encoder_fingerprint
 from mtst.config import TrainConfig
 from mtst.data import IGNORE_INDEX, Record, label_matrix, load_records, stratified_split
+from mtst.distributed import join_world
 from mtst.encoder import SentenceEncoder
 from mtst.errors import MtstError
 from mtst.evaluation import evaluate, score, summary
@@ -51,13 +52,14 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build_model(config: TrainConfig) -> MultiTaskModel:
+def build_model(config: TrainConfig, device: str | None = None) -> MultiTaskModel:
     """A fresh model, or one that starts from a saved mtst model and adds the config's new heads."""
     specs = config.specs()
+    device = device or config.device
     if config.encoder.init_model is None:
-        encoder = SentenceEncoder(config.encoder.path, config.encoder.max_length, device=config.device)
+        encoder = SentenceEncoder(config.encoder.path, config.encoder.max_length, device=device)
         return MultiTaskModel(encoder, specs)
-    base = MultiTaskModel.load(config.encoder.init_model, device=config.device)
+    base = MultiTaskModel.load(config.encoder.init_model, device=device)
     model = MultiTaskModel(base.encoder, specs)
     for spec in specs:
         old = base.tasks.get(spec.name)
@@ -124,6 +126,25 @@ def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
     return max(0.0, 1 - progress)
 
 
+class StepModule(nn.Module):
+    """One training step's forward as a single module, so DistributedDataParallel can wrap it.
+
+    `embed` is a callable giving the batch's embeddings (cached rows, cached lower blocks, or the
+    whole encoder); every head runs on them. The uncertainty weights live here so they sync too.
+    """
+
+    def __init__(self, model: MultiTaskModel, log_vars: nn.Parameter | None) -> None:
+        super().__init__()
+        self.model = model
+        self.log_vars = log_vars
+
+    def forward(self, embed) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        emb = embed()
+        if not emb.requires_grad:
+            emb = emb.detach().requires_grad_(True)  # to measure each task's gradient at the encoder
+        return emb, self.model.head_logits(emb)
+
+
 @dataclass
 class Split:
     """One split's inputs, made once: token ids, lengths, gold labels and (fast path) embeddings."""
@@ -172,7 +193,12 @@ class Trainer:
         self.model.encoder.warn_truncated(cut, len(records))
         split = Split(records, ids, np.array([len(i) for i in ids]), label_matrix(records, self.specs))
         if self.fast:
-            emb = cached_encode(self.model.encoder, [r.text for r in records], self.fingerprint, not self.quiet)
+            texts = [r.text for r in records]
+            if not self.world.is_main:
+                self.world.barrier()  # the main process embeds and fills the disk cache; the others read it
+            emb = cached_encode(self.model.encoder, texts, self.fingerprint, not self.quiet)
+            if self.world.is_main:
+                self.world.barrier()
             split.embeddings = torch.from_numpy(emb).to(self.model.device)
         elif self.cache_hidden:
             split.hidden = self.lower_block_outputs(ids)
@@ -250,41 +276,65 @@ class Trainer:
         loss_sum = dict.fromkeys(active, 0.0)
         grad_sum = dict.fromkeys(active, 0.0)
         steps = dict.fromkeys(active, 0)
+        world = self.world
         batches = make_batches(self.train.lengths, cfg.batch_size, cfg.seed, epoch)
-        for index in tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=self.quiet, unit="batch"):
-            emb = self.embed(self.train, index)
-            if not emb.requires_grad:
-                emb = emb.detach().requires_grad_(True)  # to measure each task's gradient at the encoder
-            logits = model.head_logits(emb)
+        if world.distributed:  # every process draws the same global batches; each keeps its share
+            batches = [b for b in batches if len(b) >= world.size]
+        step = self.step_runner()
+        for full in tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=self.quiet, unit="batch"):
+            index = world.shard(full)
+            emb, logits = step(lambda index=index: self.embed(self.train, index))
             # Every head joins the graph, so data-parallel training sees the same parameters each step.
             total = sum(v.sum() for v in logits.values()) * 0.0
             weighted = {}
             for position, name in enumerate(self.names):
                 if name not in active:
                     continue
-                gold = torch.as_tensor(self.train.gold[name][index], device=emb.device)
-                if not (gold != IGNORE_INDEX).any():
+                labelled = int((self.train.gold[name][full] != IGNORE_INDEX).sum())
+                if not labelled:
                     continue
-                loss = F.cross_entropy(logits[name].float(), gold, ignore_index=IGNORE_INDEX)
-                w = self.task_weight(position, name)
-                weighted[name] = w * loss
+                gold = torch.as_tensor(self.train.gold[name][index], device=emb.device)
+                # The mean over the whole global batch's labelled records, whichever process holds them:
+                # DDP averages gradients over processes, so each one's sum is scaled by the world size.
+                summed = F.cross_entropy(logits[name].float(), gold, ignore_index=IGNORE_INDEX, reduction="sum")
+                loss = summed / labelled
+                weighted[name] = self.task_weight(position, name) * loss * world.size
                 total = total + weighted[name]
                 if self.log_vars is not None:
                     total = total + 0.5 * self.log_vars[position]
                 loss_sum[name] += loss.item()
-                steps[name] += 1
+                steps[name] += 1 / world.size
             for name, value in weighted.items():
-                (g,) = torch.autograd.grad(value, emb, retain_graph=True)
-                grad_sum[name] += g.norm().item()
+                (g,) = torch.autograd.grad(value / world.size, emb, retain_graph=True)
+                grad_sum[name] += g.norm().item() / world.size
             self.optimizer.zero_grad(set_to_none=True)
             total.backward()
             nn.utils.clip_grad_norm_([p for p in self.trainable_params()], cfg.optimizer.grad_clip)
             self.optimizer.step()
             self.scheduler.step()
-        return {
-            name: {"train_loss": loss_sum[name] / max(1, steps[name]), "grad_norm": grad_sum[name] / max(1, steps[name])}
-            for name in active
-        }
+        totals = self.world.sum([v for n in active for v in (loss_sum[n], grad_sum[n], steps[n])])
+        stats = {}
+        for i, name in enumerate(active):
+            loss, grad, count = totals[3 * i : 3 * i + 3]
+            stats[name] = {"train_loss": loss / max(1, count), "grad_norm": grad / max(1, count)}
+        return stats
+
+    def step_runner(self):
+        """The step module, wrapped in DistributedDataParallel when there are several processes.
+
+        DDP fixes its parameter set when built, so it is rebuilt whenever freezing changes that set
+        (gradual unfreezing, a task that stopped).
+        """
+        if not self.world.distributed:
+            return self.step_module
+        trainable = tuple(n for n, p in self.step_module.named_parameters() if p.requires_grad)
+        if getattr(self, "_ddp_params", None) != trainable:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.model.device.index] if self.model.device.type == "cuda" else None
+            self._ddp = DistributedDataParallel(self.step_module, device_ids=ids)
+            self._ddp_params = trainable
+        return self._ddp
 
     def trainable_params(self):
         params = [p for p in self.model.parameters() if p.requires_grad]
@@ -298,18 +348,25 @@ class Trainer:
         model.eval()
         probs = {n: np.zeros((len(split.records), len(s.labels)), np.float32) for n, s in model.tasks.items()}
         losses = {n: 0.0 for n in self.names}
+        # Each process scores its share; the shares are gathered so every process sees the same metrics.
+        order = self.world.shard(np.argsort(-split.lengths, kind="stable"))
+        mine = {n: [] for n in probs}
         with torch.inference_mode():
-            order = np.argsort(-split.lengths, kind="stable")
             for start in range(0, len(order), 64):
                 index = order[start : start + 64]
                 logits = model.head_logits(self.embed(split, index))
                 for name, value in logits.items():
-                    probs[name][index] = torch.softmax(value.float(), -1).cpu().numpy()
+                    mine[name].append(torch.softmax(value.float(), -1).cpu().numpy())
                     gold = torch.as_tensor(split.gold[name][index], device=value.device)
                     if (gold != IGNORE_INDEX).any():
                         losses[name] += F.cross_entropy(
                             value.float(), gold, ignore_index=IGNORE_INDEX, reduction="sum"
                         ).item()
+        for part_order, part_probs in self.world.gather((order, mine)):
+            for name, chunks in part_probs.items():
+                if chunks:
+                    probs[name][part_order] = np.concatenate(chunks)
+        losses = dict(zip(self.names, self.world.sum([losses[n] for n in self.names]), strict=True))
         result = score(probs, split.gold, self.specs)["tasks"]
         for name, m in result.items():
             m["loss"] = losses[name] / m["n"]
@@ -372,6 +429,8 @@ class Trainer:
         }
 
     def write_checkpoint(self, epoch: int) -> None:
+        if not self.world.is_main:
+            return
         path = self.output / CHECKPOINT
         partial = path.with_suffix(f".{os.getpid()}.tmp")
         torch.save(self.checkpoint_state(epoch), partial)
@@ -411,8 +470,10 @@ class Trainer:
                 log.info("the run in %s is already complete", self.output)
                 return json.loads((self.output / "metrics.json").read_text())
             raise MtstError(f"cannot resume: no {CHECKPOINT} in {self.output}; start without --resume")
+        self.world, device = join_world(cfg.device)
+        self.quiet = self.quiet or not self.world.is_main
         seed_everything(cfg.seed)
-        self.model = build_model(cfg)
+        self.model = build_model(cfg, device)
         if self.model.device.type == "cuda" and torch.cuda.is_bf16_supported():
             self.model.encoder.precision = "bf16"
         apply_freezing(self.model, cfg, 0, set())  # fail fast on 'all' before any work
@@ -424,13 +485,14 @@ class Trainer:
             nn.Parameter(torch.zeros(len(self.names), device=self.model.device))
             if cfg.loss_weighting == "uncertainty" else None
         )
+        self.step_module = StepModule(self.model, self.log_vars)
         self.make_optimizer()
         self.best_f1, self.best_epoch, self.best_heads, self.bad_epochs = {}, {}, {}, {}
         self.stopped: set[str] = set()
         self.best_mean, self.best_mean_epoch, self.best_snapshot = -1.0, -1, None
         self.history: list[dict] = []
         start = self.load_checkpoint() if resume else 0
-        if not resume:
+        if not resume and self.world.is_main:
             (self.output / CHECKPOINT).unlink(missing_ok=True)
 
         trainable = [n for n in self.names if n not in cfg.encoder.frozen_heads]
@@ -449,7 +511,14 @@ class Trainer:
             self.write_history()
             bar.set_postfix({n: f"{dev_stats[n]['macro_f1']:.3f}" for n in dev_stats})
             self.write_checkpoint(epoch)
-        return self.finish()
+        # Only the main process evaluates on test and writes the model; the others wait for it.
+        self.restore_best()
+        dev = self.evaluate_split(self.dev)  # every process takes part: the scores are gathered
+        if self.world.is_main:
+            self.finish(dev)
+        self.world.barrier()
+        self.world.close()
+        return json.loads((self.output / "metrics.json").read_text())
 
     def history_row(self, epoch: int, train_stats: dict, dev_stats: dict, lrs: dict, seconds: float) -> dict:
         tasks = {}
@@ -469,21 +538,21 @@ class Trainer:
         }
 
     def write_history(self) -> None:
+        if not self.world.is_main:
+            return
         path = self.output / HISTORY
         partial = path.with_suffix(".tmp")
         partial.write_text("".join(json.dumps(row) + "\n" for row in self.history))
         os.replace(partial, path)
 
-    def finish(self) -> dict:
-        """Keep the best weights, evaluate, and leave the model, metrics and pictures in the output folder."""
-        from mtst.plots import save_learning_curves
+    def finish(self, dev: dict) -> dict:
+        """Evaluate on test and leave the model, metrics and pictures in the output folder."""
         from mtst.metrics import save_confusion_png
+        from mtst.plots import save_learning_curves
 
-        self.restore_best()
         for name in self.names:
             if name not in self.config.encoder.frozen_heads:
                 self.model.trained[name] = True
-        dev = self.evaluate_split(self.dev)
         metrics = {
             "epochs_run": len(self.history),
             "best_epoch": {n: e + 1 for n, e in self.best_epoch.items()},
