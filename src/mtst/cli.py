@@ -156,14 +156,22 @@ def predict(
     batch_size: int = 32,
     precision: Annotated[str, typer.Option(help="fp32 or bf16 (torch backend).")] = "fp32",
     backend: Annotated[str, typer.Option(help="torch, or onnx for a folder written by `mtst export`.")] = "torch",
+    resume: Annotated[bool, typer.Option(help="With --input/--output: continue where the output stops.")] = False,
+    shard: Annotated[str | None, typer.Option(help="With --input/--output: only block i of n of the input, as i/n.")] = None,
+    chunk_size: Annotated[int, typer.Option(help="Texts read, predicted and written at a time.", min=1)] = 4096,
 ) -> None:
     """Each text's label and probability for every task."""
-    from mtst.prediction_io import predict_stream, prediction_row
+    from mtst.prediction_io import parse_shard, predict_stream, prediction_row
 
+    shard_spec = parse_shard(shard)
+    streaming = input_file is not None and output is not None and not texts
+    if (resume or shard) and not streaming:
+        raise MtstError("--resume and --shard need --input FILE and --output FILE")
     loaded = load_backend(model, backend, precision)
     names = loaded.check_tasks([t.strip() for t in tasks.split(",") if t.strip()] if tasks else None)
-    if input_file is not None and output is not None and not texts:
-        predict_stream(loaded, input_file, output, names, batch_size)
+    if streaming:
+        predict_stream(loaded, input_file, output, names, batch_size, resume=resume, shard=shard_spec,
+                       chunk_size=chunk_size)
         return
     items = gather_texts(texts, input_file)
     results = loaded.predict(items, names, batch_size)
