@@ -56,12 +56,30 @@ TINY = {
     },
     "query_intent": {
         "brand_search": ["coca cola", "huggies size 4", "target", "starbucks coffee", "tide pods", "doritos"],
-        "deal_search": ["cheap diapers", "bogo snacks", "cereal on sale", "discount shampoo", "clearance toys",
-                        "lowest price coffee"],
-        "support_search": ["missing points", "how to link email", "receipt rejected", "reset password",
-                           "app not scanning", "contact support"],
-        "promo_search": ["referral code", "bonus points challenge", "sweepstakes", "sign up bonus",
-                         "double points event", "promo code"],
+        "deal_search": [
+            "cheap diapers",
+            "bogo snacks",
+            "cereal on sale",
+            "discount shampoo",
+            "clearance toys",
+            "lowest price coffee",
+        ],
+        "support_search": [
+            "missing points",
+            "how to link email",
+            "receipt rejected",
+            "reset password",
+            "app not scanning",
+            "contact support",
+        ],
+        "promo_search": [
+            "referral code",
+            "bonus points challenge",
+            "sweepstakes",
+            "sign up bonus",
+            "double points event",
+            "promo code",
+        ],
     },
 }
 RECEIPTS = {
@@ -141,8 +159,14 @@ def small_encoder_dir(tmp_path_factory, encoder) -> Path:
 
     folder = tmp_path_factory.mktemp("small-encoder")
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=encoder.tokenizer.vocab_size, hidden_size=32, num_hidden_layers=3,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    config = BertConfig(
+        vocab_size=encoder.tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=3,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     BertModel(config).save_pretrained(folder)
     encoder.tokenizer.save_pretrained(folder)
     return folder

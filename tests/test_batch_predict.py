@@ -72,7 +72,18 @@ def test_killed_cli_run_resumes_to_the_same_lines(model_dir, tmp_path):
     """SIGKILL a real `mtst predict` mid-file, resume it, and get exactly the uninterrupted output."""
     source = texts_file(tmp_path / "in.txt", 1500)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    base = [sys.executable, "-m", "mtst", "predict", "--model", str(model_dir), "--input", str(source), "--chunk-size", "100"]
+    base = [
+        sys.executable,
+        "-m",
+        "mtst",
+        "predict",
+        "--model",
+        str(model_dir),
+        "--input",
+        str(source),
+        "--chunk-size",
+        "100",
+    ]
     killed = tmp_path / "killed.jsonl"
     proc = subprocess.Popen([*base, "--output", str(killed)], env=env, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300

@@ -14,12 +14,15 @@ def write(path, lines):
 
 
 def test_good_file_loads_with_partial_labels(tmp_path):
-    f = write(tmp_path / "a.jsonl", [
-        json.dumps({"text": "huggies size 4", "query_intent": "brand_search"}),
-        json.dumps({"text": "KROGER\nTOTAL 3.00", "sentence_type": "receipt", "receipt_quality": "good_quality"}),
-        "",
-        json.dumps({"text": "Happy Friday!", "sentence_type": "generic_text"}),
-    ])
+    f = write(
+        tmp_path / "a.jsonl",
+        [
+            json.dumps({"text": "huggies size 4", "query_intent": "brand_search"}),
+            json.dumps({"text": "KROGER\nTOTAL 3.00", "sentence_type": "receipt", "receipt_quality": "good_quality"}),
+            "",
+            json.dumps({"text": "Happy Friday!", "sentence_type": "generic_text"}),
+        ],
+    )
     records = load_records([f], DEFAULT_TASKS)
     assert [r.where for r in records] == [f"{f}:1", f"{f}:2", f"{f}:4"]
     labels = label_matrix(records, DEFAULT_TASKS)

@@ -59,8 +59,10 @@ def test_hidden_layer_head(encoder):
 
 def test_save_load_round_trip_gives_identical_logits(model, tmp_path):
     model.trained["sentence_type"] = True
-    folder = model.save(tmp_path / "m", metrics={"split": "test", "tasks": {
-        "sentence_type": {"accuracy": 0.5, "macro_f1": 0.4, "n": 10}}})
+    folder = model.save(
+        tmp_path / "m",
+        metrics={"split": "test", "tasks": {"sentence_type": {"accuracy": 0.5, "macro_f1": 0.4, "n": 10}}},
+    )
     loaded = MultiTaskModel.load(folder)
     batch = model.encoder.collate(model.encoder.tokenize(TEXTS)[0])
     with torch.inference_mode():
@@ -81,9 +83,7 @@ def test_saved_folder_opens_in_sentence_transformers(model, tmp_path):
 
     folder = model.save(tmp_path / "st")
     st = SentenceTransformer(str(folder), device="cpu")
-    np.testing.assert_allclose(
-        st.encode(TEXTS, normalize_embeddings=True), model.encoder.encode(TEXTS), atol=1e-5
-    )
+    np.testing.assert_allclose(st.encode(TEXTS, normalize_embeddings=True), model.encoder.encode(TEXTS), atol=1e-5)
 
 
 def test_save_replaces_the_model_but_keeps_other_files(model, tmp_path):

@@ -195,7 +195,7 @@ def test_killed_run_resumes_to_the_same_metrics(tiny_data, tmp_path, small_encod
     assert (tmp_path / "whole" / "history.jsonl").read_text().count("\n") == 4
     whole_rows = [json.loads(x) for x in (tmp_path / "whole" / "history.jsonl").read_text().splitlines()]
     resumed_rows = [json.loads(x) for x in (killed / "history.jsonl").read_text().splitlines()]
-    for a, b in zip(whole_rows, resumed_rows):
+    for a, b in zip(whole_rows, resumed_rows, strict=True):
         assert a["tasks"] == b["tasks"]
 
 
@@ -234,11 +234,31 @@ def test_two_processes_with_gloo_match_one_process(tiny_data, tmp_path):
     path.write_text(yaml.safe_dump(cfg))
     single = train(load_config(path), tmp_path / "single", quiet=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "mtst",
-         "train", "--config", str(path), "--output", str(tmp_path / "ddp"), "--quiet", "--device", "cpu"],
-        check=True, env=env, capture_output=True, timeout=600,
-    )
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "mtst",
+        "train",
+        "--config",
+        str(path),
+        "--output",
+        str(tmp_path / "ddp"),
+        "--quiet",
+        "--device",
+        "cpu",
+    ]
+    # A session of its own, so that a hang is cleaned up with every worker torchrun started.
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    assert proc.returncode == 0, out.decode(errors="replace")[-3000:]
     ddp = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
     assert ddp["epochs_run"] == single["epochs_run"]
     # Stated tolerance: identical predictions, losses within 1e-4 (only float summation order differs).

@@ -112,8 +112,10 @@ def main() -> None:
     test = [r for r in test if near_key(r["text"]) not in bare]
     test_keys -= bare
     kept = [r for r in pool if near_key(r["text"]) not in test_keys]
-    print(f"dropped {len(pool) - len(kept)} training texts near-duplicating test texts, "
-          f"{len(dropped_test)} bare-name test queries")
+    print(
+        f"dropped {len(pool) - len(kept)} training texts near-duplicating test texts, "
+        f"{len(dropped_test)} bare-name test queries"
+    )
 
     train, dev = stratified_split(kept, DEV_FRACTION, rng)
     dev_keys = {near_key(r["text"]) for r in dev}

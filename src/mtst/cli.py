@@ -11,8 +11,12 @@ import typer
 
 from mtst.errors import MtstError
 
-app = typer.Typer(help="mtst: one sentence encoder, several text classifiers.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="mtst: one sentence encoder, several text classifiers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 data_app = typer.Typer(help="Check labelled data files.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
@@ -45,10 +49,14 @@ def gather_texts(texts: list[str] | None, input_file: Path | None) -> list[str]:
 @app.command()
 def embed(
     texts: Annotated[list[str] | None, typer.Argument(help="Texts to embed.")] = None,
-    input_file: Annotated[Path | None, typer.Option("--input", help="A .txt file (one text a line) or .jsonl with a 'text' field.")] = None,
+    input_file: Annotated[
+        Path | None, typer.Option("--input", help="A .txt file (one text a line) or .jsonl with a 'text' field.")
+    ] = None,
     output: Annotated[Path | None, typer.Option(help="Write embeddings to a .npy or .jsonl file.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of vectors.")] = False,
-    model: Annotated[Path | None, typer.Option(help="Encoder or mtst model folder (default: all-MiniLM-L6-v2).")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Encoder or mtst model folder (default: all-MiniLM-L6-v2).")
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Texts per encoder batch.")] = 32,
     precision: Annotated[str, typer.Option(help="fp32 or bf16.")] = "fp32",
 ) -> None:
@@ -72,7 +80,9 @@ def embed(
 
 @app.command()
 def demo(
-    model: Annotated[Path | None, typer.Option(help="A trained mtst model folder (default: models/default if present).")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="A trained mtst model folder (default: models/default if present).")
+    ] = None,
 ) -> None:
     """A first tour: embeddings, similarities and every head's predictions for five app texts."""
     from mtst.demo import run_demo
@@ -83,7 +93,9 @@ def demo(
 @app.command()
 def train(
     config: Annotated[Path, typer.Option(help="The run's YAML config.")] = Path("configs/app.yaml"),
-    output: Annotated[Path, typer.Option(help="Run folder: the model, history, metrics and plots land here.")] = Path("runs/app"),
+    output: Annotated[Path, typer.Option(help="Run folder: the model, history, metrics and plots land here.")] = Path(
+        "runs/app"
+    ),
     resume: Annotated[bool, typer.Option(help="Continue a killed run from its last checkpoint.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
     device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N (default: CUDA when present).")] = None,
@@ -126,7 +138,7 @@ def evaluate(
         print(f"{name}: accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  n={m['n']}")
         width = max(len(label) for label in m["labels"])
         print("  " + " " * width + "  " + " ".join(f"{label[:8]:>8}" for label in m["labels"]) + "   (predicted)")
-        for label, row in zip(m["labels"], m["confusion"]):
+        for label, row in zip(m["labels"], m["confusion"], strict=True):
             print(f"  {label:>{width}}  " + " ".join(f"{v:>8}" for v in row))
 
 
@@ -157,7 +169,9 @@ def predict(
     precision: Annotated[str, typer.Option(help="fp32 or bf16 (torch backend).")] = "fp32",
     backend: Annotated[str, typer.Option(help="torch, or onnx for a folder written by `mtst export`.")] = "torch",
     resume: Annotated[bool, typer.Option(help="With --input/--output: continue where the output stops.")] = False,
-    shard: Annotated[str | None, typer.Option(help="With --input/--output: only block i of n of the input, as i/n.")] = None,
+    shard: Annotated[
+        str | None, typer.Option(help="With --input/--output: only block i of n of the input, as i/n.")
+    ] = None,
     chunk_size: Annotated[int, typer.Option(help="Texts read, predicted and written at a time.", min=1)] = 4096,
 ) -> None:
     """Each text's label and probability for every task."""
@@ -170,8 +184,9 @@ def predict(
     loaded = load_backend(model, backend, precision)
     names = loaded.check_tasks([t.strip() for t in tasks.split(",") if t.strip()] if tasks else None)
     if streaming:
-        predict_stream(loaded, input_file, output, names, batch_size, resume=resume, shard=shard_spec,
-                       chunk_size=chunk_size)
+        predict_stream(
+            loaded, input_file, output, names, batch_size, resume=resume, shard=shard_spec, chunk_size=chunk_size
+        )
         return
     items = gather_texts(texts, input_file)
     results = loaded.predict(items, names, batch_size)
@@ -194,17 +209,32 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     backend: Annotated[str, typer.Option(help="torch or onnx.")] = "torch",
     precision: Annotated[str, typer.Option(help="fp32 or bf16 (torch backend).")] = "fp32",
-    api_key: Annotated[str | None, typer.Option(envvar="MTST_API_KEY", help="Require 'Authorization: Bearer KEY' on every route but /health.")] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="MTST_API_KEY", help="Require 'Authorization: Bearer KEY' on every route but /health."),
+    ] = None,
     max_batch_tokens: Annotated[int, typer.Option(help="Token budget of one merged encoder batch.")] = 16384,
-    batch_wait_ms: Annotated[float, typer.Option(help="How long a request may wait for others to share its batch (0: no batching).")] = 5.0,
+    batch_wait_ms: Annotated[
+        float, typer.Option(help="How long a request may wait for others to share its batch (0: no batching).")
+    ] = 5.0,
     max_queue: Annotated[int, typer.Option(help="Texts waiting at most; beyond it the server answers 503.")] = 4096,
 ) -> None:
     """Serve embeddings and every head's predictions over HTTP."""
     from mtst.server import ServerSettings, run_server
 
-    run_server(ServerSettings(model=model, host=host, port=port, backend=backend, precision=precision,
-                              api_key=api_key, max_batch_tokens=max_batch_tokens, batch_wait_ms=batch_wait_ms,
-                              max_queue=max_queue))
+    run_server(
+        ServerSettings(
+            model=model,
+            host=host,
+            port=port,
+            backend=backend,
+            precision=precision,
+            api_key=api_key,
+            max_batch_tokens=max_batch_tokens,
+            batch_wait_ms=batch_wait_ms,
+            max_queue=max_queue,
+        )
+    )
 
 
 @app.command()

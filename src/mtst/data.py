@@ -132,9 +132,7 @@ def label_matrix(records: Sequence[Record], tasks: Sequence[TaskSpec]) -> dict[s
     }
 
 
-def stratified_split(
-    records: Sequence[Record], fraction: float, seed: int
-) -> tuple[list[Record], list[Record]]:
+def stratified_split(records: Sequence[Record], fraction: float, seed: int) -> tuple[list[Record], list[Record]]:
     """A seeded split that keeps each label combination's share in both parts (for dev data)."""
     from sklearn.model_selection import train_test_split
 

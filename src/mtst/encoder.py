@@ -128,9 +128,7 @@ class SentenceEncoder(nn.Module):
 
     def warn_truncated(self, cut: int, total: int) -> None:
         if cut:
-            log.warning(
-                "%d of %d texts were longer than %d tokens and were truncated", cut, total, self.max_length
-            )
+            log.warning("%d of %d texts were longer than %d tokens and were truncated", cut, total, self.max_length)
 
     # --- the forward pass ---------------------------------------------------------
 

@@ -18,11 +18,13 @@ def save_learning_curves(history: list[dict], path: Path) -> None:
         epochs = [row["epoch"] for row in history if "macro_f1" in row["tasks"][name]]
         f1 = [row["tasks"][name]["macro_f1"] for row in history if "macro_f1" in row["tasks"][name]]
         dev_loss = [row["tasks"][name]["dev_loss"] for row in history if "dev_loss" in row["tasks"][name]]
-        train_points = [(row["epoch"], row["tasks"][name]["train_loss"]) for row in history
-                        if "train_loss" in row["tasks"][name]]
-        line, = loss_ax.plot(epochs, dev_loss, label=f"{name} dev")
+        train_points = [
+            (row["epoch"], row["tasks"][name]["train_loss"]) for row in history if "train_loss" in row["tasks"][name]
+        ]
+        (line,) = loss_ax.plot(epochs, dev_loss, label=f"{name} dev")
         if train_points:
-            loss_ax.plot(*zip(*train_points), linestyle="--", color=line.get_color(), label=f"{name} train")
+            epochs_trained, losses = zip(*train_points, strict=True)
+            loss_ax.plot(epochs_trained, losses, linestyle="--", color=line.get_color(), label=f"{name} train")
         f1_ax.plot(epochs, f1, marker="o", label=name)
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
     f1_ax.set(xlabel="epoch", ylabel="macro-F1", title="dev macro-F1")

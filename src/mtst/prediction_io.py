@@ -7,7 +7,6 @@ output of an unsharded run. A killed run resumes from the last whole chunk in it
 """
 
 import json
-import os
 from collections.abc import Iterator, Sequence
 from itertools import islice
 from pathlib import Path
@@ -82,9 +81,10 @@ def predict_stream(
         raise MtstError(f"{output} already has {done} lines, more than this shard's {stop - start}; wrong file?")
     texts: Iterator[str] = islice(iter_texts(input_file), start + done, stop)
     written = 0
-    with output.open("a" if resume else "w") as f, tqdm(
-        total=stop - start, initial=done, desc="predict", unit="text"
-    ) as bar:
+    with (
+        output.open("a" if resume else "w") as f,
+        tqdm(total=stop - start, initial=done, desc="predict", unit="text") as bar,
+    ):
         for chunk in chunks(texts, chunk_size):
             for text, result in zip(chunk, model.predict(chunk, tasks, batch_size), strict=True):
                 f.write(json.dumps(prediction_row(text, result)) + "\n")

@@ -223,7 +223,7 @@ class Trainer:
     def make_optimizer(self) -> None:
         cfg = self.config
         decay, no_decay = [], []
-        for name, p in self.model.encoder.named_parameters():
+        for p in self.model.encoder.parameters():
             (no_decay if p.ndim < 2 else decay).append(p)  # no decay for biases and LayerNorm
         groups = [
             {"name": "encoder", "params": decay, "lr": cfg.encoder.lr, "weight_decay": cfg.optimizer.weight_decay},
@@ -231,8 +231,12 @@ class Trainer:
         ]
         for t in cfg.tasks:
             groups.append(
-                {"name": t.name, "params": list(self.model.heads[t.name].parameters()), "lr": t.lr,
-                 "weight_decay": cfg.optimizer.weight_decay}
+                {
+                    "name": t.name,
+                    "params": list(self.model.heads[t.name].parameters()),
+                    "lr": t.lr,
+                    "weight_decay": cfg.optimizer.weight_decay,
+                }
             )
         if self.log_vars is not None:
             groups.append({"name": "loss_weights", "params": [self.log_vars], "lr": 1e-2, "weight_decay": 0.0})
@@ -409,9 +413,7 @@ class Trainer:
     # --- checkpoints --------------------------------------------------------------
 
     def checkpoint_state(self, epoch: int) -> dict:
-        model_state = (
-            self.model.heads.state_dict() if encoder_always_frozen(self.config) else self.model.state_dict()
-        )
+        model_state = self.model.heads.state_dict() if encoder_always_frozen(self.config) else self.model.state_dict()
         return {
             "epoch": epoch,
             "config": self.config.model_dump(),
@@ -420,9 +422,14 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "early_stopping": {
-                "best_f1": self.best_f1, "best_epoch": self.best_epoch, "best_heads": self.best_heads,
-                "bad_epochs": self.bad_epochs, "stopped": sorted(self.stopped), "best_mean": self.best_mean,
-                "best_mean_epoch": self.best_mean_epoch, "best_snapshot": self.best_snapshot,
+                "best_f1": self.best_f1,
+                "best_epoch": self.best_epoch,
+                "best_heads": self.best_heads,
+                "bad_epochs": self.bad_epochs,
+                "stopped": sorted(self.stopped),
+                "best_mean": self.best_mean,
+                "best_mean_epoch": self.best_mean_epoch,
+                "best_snapshot": self.best_snapshot,
             },
             "torch_rng": torch.get_rng_state(),
             "history": self.history,
@@ -455,7 +462,11 @@ class Trainer:
         es = state["early_stopping"]
         self.best_f1, self.best_epoch, self.best_heads = es["best_f1"], es["best_epoch"], es["best_heads"]
         self.bad_epochs, self.stopped = es["bad_epochs"], set(es["stopped"])
-        self.best_mean, self.best_mean_epoch, self.best_snapshot = es["best_mean"], es["best_mean_epoch"], es["best_snapshot"]
+        self.best_mean, self.best_mean_epoch, self.best_snapshot = (
+            es["best_mean"],
+            es["best_mean_epoch"],
+            es["best_snapshot"],
+        )
         torch.set_rng_state(state["torch_rng"])
         self.history = state["history"]
         return state["epoch"] + 1
@@ -483,7 +494,8 @@ class Trainer:
         self.test_records = test
         self.log_vars = (
             nn.Parameter(torch.zeros(len(self.names), device=self.model.device))
-            if cfg.loss_weighting == "uncertainty" else None
+            if cfg.loss_weighting == "uncertainty"
+            else None
         )
         self.step_module = StepModule(self.model, self.log_vars)
         self.make_optimizer()
@@ -496,8 +508,9 @@ class Trainer:
             (self.output / CHECKPOINT).unlink(missing_ok=True)
 
         trainable = [n for n in self.names if n not in cfg.encoder.frozen_heads]
-        bar = tqdm(range(start, cfg.epochs), desc="training", disable=self.quiet, unit="epoch", initial=start,
-                   total=cfg.epochs)
+        bar = tqdm(
+            range(start, cfg.epochs), desc="training", disable=self.quiet, unit="epoch", initial=start, total=cfg.epochs
+        )
         for epoch in bar:
             if all(n in self.stopped for n in trainable):
                 break
