@@ -1,0 +1,65 @@
+"""Encoder fidelity: STS-B test, Spearman of cosine similarity vs the gold scores (x100).
+
+mtst's SentenceEncoder must reproduce the published all-MiniLM-L6-v2 figure (MTEB STSBenchmark: 82.03)
+within 0.05. Writes benchmarks/results/stsb.json and stsb.png (cosine vs gold scatter).
+
+    .venv/bin/python benchmarks/bench_stsb.py [--quick]
+"""
+
+import sys
+import time
+
+import numpy as np
+from common import base_parser, figure_path, load_stsb, markdown_table, pyplot, setup, write_results
+from scipy.stats import spearmanr
+
+PUBLISHED = 82.03
+TOLERANCE = 0.05
+
+
+def main() -> int:
+    args = base_parser(__doc__).parse_args()
+    began = time.time()
+    info = setup(args)
+    from mtst.encoder import SentenceEncoder
+
+    s1, s2, gold = load_stsb("test")
+    if args.quick:
+        s1, s2, gold = s1[:200], s2[:200], gold[:200]
+    encoder = SentenceEncoder()
+    t0 = time.perf_counter()
+    a = encoder.encode(s1, batch_size=64)
+    b = encoder.encode(s2, batch_size=64)
+    seconds = time.perf_counter() - t0
+    cosine = (a * b).sum(axis=1)  # the embeddings are unit length
+    rho = 100 * float(spearmanr(cosine, gold).statistic)
+    ok = abs(rho - PUBLISHED) <= TOLERANCE
+    verdict = "pass" if ok else ("n/a (--quick subset)" if args.quick else "FAIL")
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    ax.scatter(gold, cosine, s=4, alpha=0.4)
+    ax.set(xlabel="gold similarity (0-5)", ylabel="cosine of mtst embeddings",
+           title=f"STS-B test: Spearman {rho:.2f} (published {PUBLISHED})")
+    fig.tight_layout()
+    png = figure_path("stsb", args.quick)
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+
+    table = markdown_table(
+        ["split", "pairs", "Spearman x100 (mtst)", "published", "difference", f"within ±{TOLERANCE}", "encode s"],
+        [["STS-B test", len(gold), f"{rho:.2f}", PUBLISHED, f"{rho - PUBLISHED:+.3f}", verdict, f"{seconds:.1f}"]],
+    )
+    write_results(
+        "stsb", info,
+        {"split": "test (sts-test.csv)", "pairs": len(gold), "spearman_x100": rho, "published": PUBLISHED,
+         "difference": rho - PUBLISHED, "tolerance": TOLERANCE, "pass": ok, "encode_seconds": seconds,
+         "texts_per_second": 2 * len(gold) / seconds, "figure": png,
+         "cosine_mean": float(np.mean(cosine))},
+        {"STS-B test (Spearman x100 of cosine vs gold)": table}, began,
+    )
+    return 0 if ok or args.quick else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
