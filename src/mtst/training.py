@@ -168,6 +168,7 @@ class Trainer:
         self.names = [s.name for s in self.specs]
         self.weights = {t.name: t.weight for t in config.tasks}
         self.fast = encoder_always_frozen(config) and config.encoder.cache_embeddings
+        self.caching_seconds = 0.0
         self.cache_hidden = config.encoder.freeze == "top" and config.encoder.cache_embeddings
 
     # --- setup --------------------------------------------------------------------
@@ -192,6 +193,7 @@ class Trainer:
         ids, cut = self.model.encoder.tokenize([r.text for r in records])
         self.model.encoder.warn_truncated(cut, len(records))
         split = Split(records, ids, np.array([len(i) for i in ids]), label_matrix(records, self.specs))
+        began = time.perf_counter()
         if self.fast:
             texts = [r.text for r in records]
             if not self.world.is_main:
@@ -202,6 +204,7 @@ class Trainer:
             split.embeddings = torch.from_numpy(emb).to(self.model.device)
         elif self.cache_hidden:
             split.hidden = self.lower_block_outputs(ids)
+        self.caching_seconds += time.perf_counter() - began
         return split
 
     def frozen_blocks(self) -> int:
@@ -581,6 +584,9 @@ class Trainer:
         save_learning_curves(self.history, self.output / "learning_curves.png")
         for name, m in final["tasks"].items():
             save_confusion_png(m, f"{name} ({card_metrics['split']})", self.output / f"confusion_{name}.png")
+        # Wall-clock time apart from metrics.json, which a resumed run must reproduce exactly.
+        timing = {"caching": self.caching_seconds, "epochs": sum(row["seconds"] for row in self.history)}
+        (self.output / "timing.json").write_text(json.dumps(timing, indent=2) + "\n")
         (self.output / CHECKPOINT).unlink(missing_ok=True)
         return metrics
 
