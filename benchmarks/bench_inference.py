@@ -149,8 +149,9 @@ def subprocess_memory(name: str, where: dict, texts: list[str]) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(texts, f)
     try:
-        done = subprocess.run([sys.executable, "-c", code, f.name], check=True, capture_output=True, text=True,
-                              cwd=ROOT)
+        done = subprocess.run(
+            [sys.executable, "-c", code, f.name], check=True, capture_output=True, text=True, cwd=ROOT
+        )
     finally:
         os.unlink(f.name)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -319,8 +320,12 @@ def main() -> None:
 
     results = {
         "machine": machine(cores, load_before),
-        "texts": {"n": len(texts), "sources": sources, "mean_tokens": float(np.mean(token_counts)),
-                  "max_tokens": int(max(token_counts))},
+        "texts": {
+            "n": len(texts),
+            "sources": sources,
+            "mean_tokens": float(np.mean(token_counts)),
+            "max_tokens": int(max(token_counts)),
+        },
         "model": model_note,
         "batch_size": BATCH,
         "runs": args.runs,
@@ -439,11 +444,16 @@ def markdown(r: dict) -> str:
             f"(fp32 on the same texts {e['fp32_texts_per_s_same_texts']:.1f}), min cosine {e['min_cosine']:.6f}, "
             f"head agreement (worst task) {min(e['head_agreement'].values()):.3f}."
         )
-    lines += ["", "| one pass for all heads | texts | all heads / embedding only | single-task models / one pass |",
-              "|---|---|---|---|"]
+    lines += [
+        "",
+        "| one pass for all heads | texts | all heads / embedding only | single-task models / one pass |",
+        "|---|---|---|---|",
+    ]
     for name, o in r["one_pass"].items():
-        lines.append(f"| {name} | {o['texts']} | {o['all_heads_over_embedding']:.2f} "
-                     f"| {o['single_task_models_over_one_pass']:.2f} ({o['tasks']} tasks) |")
+        lines.append(
+            f"| {name} | {o['texts']} | {o['all_heads_over_embedding']:.2f} "
+            f"| {o['single_task_models_over_one_pass']:.2f} ({o['tasks']} tasks) |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -455,8 +465,11 @@ def chart(r: dict, path: Path) -> None:
 
     names = list(r["paths"])
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    panels = [("texts_per_s", "texts/s at batch 32 (higher is better)"), ("peak_mb", "peak RSS, MB"),
-              ("cold_start_s", "cold start to first prediction, s")]
+    panels = [
+        ("texts_per_s", "texts/s at batch 32 (higher is better)"),
+        ("peak_mb", "peak RSS, MB"),
+        ("cold_start_s", "cold start to first prediction, s"),
+    ]
     for ax, (key, title) in zip(axes, panels, strict=True):
         values = [r["paths"][n][key] for n in names]
         bars = ax.barh(names, values, color=["#999999", "#4c72b0", "#8172b2", "#55a868", "#c44e52"])

@@ -171,15 +171,16 @@ def test_cli_predicts_with_the_onnx_backend(fp32_export, tmp_path):
     texts_file.write_text("huggies size 4\nHappy Friday everyone!\n")
     out = tmp_path / "out.jsonl"
     result = CliRunner().invoke(
-        app, ["predict", "--model", str(fp32_export), "--backend", "onnx", "--input", str(texts_file),
-              "--output", str(out)]
+        app,
+        ["predict", "--model", str(fp32_export), "--backend", "onnx", "--input", str(texts_file), "--output", str(out)],
     )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["text"] for r in rows] == ["huggies size 4", "Happy Friday everyone!"]
     assert rows[0]["query_intent"]["label"] == "brand_search"
-    refused = CliRunner().invoke(app, ["predict", "--model", str(fp32_export), "--backend", "onnx",
-                                       "--precision", "bf16", "x"])
+    refused = CliRunner().invoke(
+        app, ["predict", "--model", str(fp32_export), "--backend", "onnx", "--precision", "bf16", "x"]
+    )
     assert isinstance(refused.exception, MtstError)
 
 

@@ -62,8 +62,14 @@ def small_model(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("small") / "encoder"
     source = default_encoder_path()
-    config = BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=512)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=384,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
     BertModel(config).save_pretrained(folder)
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
         if (source / name).is_file():
@@ -78,8 +84,9 @@ def lines_file(path, n: int):
 
 
 def peaks_mb(runs: list[list[str]]) -> list[float]:
-    done = subprocess.run([sys.executable, "-c", RUNNER, json.dumps(runs)], capture_output=True, text=True,
-                          cwd=ROOT, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", RUNNER, json.dumps(runs)], capture_output=True, text=True, cwd=ROOT, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return [int(line.split()[1]) / 1024 for line in done.stderr.splitlines() if line.startswith("PEAK_KB")]
 
@@ -90,8 +97,17 @@ def test_peak_memory_does_not_grow_with_the_input(small_model, tmp_path, command
     # A small first run loads what any run loads once (lazy imports, caches), so the two measured runs compare
     # like with like.
     runs = [
-        [command, "--model", str(small_model), "--input", str(lines_file(tmp_path / f"in{n}.txt", n)),
-         "--output", str(tmp_path / f"out{n}{suffix}"), "--batch-size", "256"]
+        [
+            command,
+            "--model",
+            str(small_model),
+            "--input",
+            str(lines_file(tmp_path / f"in{n}.txt", n)),
+            "--output",
+            str(tmp_path / f"out{n}{suffix}"),
+            "--batch-size",
+            "256",
+        ]
         for n in (100, SMALL, LARGE)
     ]
     _, small, large = peaks_mb(runs)

@@ -130,7 +130,10 @@ def fuse(model: MultiTaskModel, source: Path, target: Path) -> dict[str, int]:
 
     config = model.encoder.transformer.config
     fused = optimize_model(
-        str(source), model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size,
+        str(source),
+        model_type="bert",
+        num_heads=config.num_attention_heads,
+        hidden_size=config.hidden_size,
         opt_level=0,  # python fusions only; onnxruntime's own passes run in save_optimised
     )
     fused.save_model_to_file(str(target))
@@ -148,8 +151,12 @@ def quantize_int8(source: Path, target: Path) -> list[str]:
     root.setLevel(logging.ERROR)  # quantize_dynamic logs advice on static pre-processing that does not apply
     try:
         quantize_dynamic(
-            str(source), str(target), per_channel=True, weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul", "Attention"], nodes_to_exclude=excluded,
+            str(source),
+            str(target),
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul", "Attention"],
+            nodes_to_exclude=excluded,
             # onnx shape inference cannot type the outputs of fused (com.microsoft) nodes; they are all float
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
@@ -176,8 +183,12 @@ def save_optimised(source: Path, target: Path) -> None:
     data = target.with_name(target.name + ".data")
     data.unlink(missing_ok=True)  # onnx appends to an existing data file
     onnx.save_model(
-        onnx.load(str(optimised)), str(target), save_as_external_data=True, all_tensors_to_one_file=True,
-        location=data.name, size_threshold=1024,
+        onnx.load(str(optimised)),
+        str(target),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=data.name,
+        size_threshold=1024,
     )
     data.chmod(0o644)  # onnx creates it private; the folder is meant to be copied and served
 

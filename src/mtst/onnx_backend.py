@@ -171,7 +171,5 @@ def read_manifest(folder: Path) -> dict:
     except ValueError as err:
         raise MtstError(f"{path} is broken ({err}); export the model again") from err
     if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
-        raise MtstError(
-            f"{path} is not an mtst ONNX export of format version {FORMAT_VERSION}; export the model again"
-        )
+        raise MtstError(f"{path} is not an mtst ONNX export of format version {FORMAT_VERSION}; export the model again")
     return manifest
