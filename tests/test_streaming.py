@@ -48,7 +48,9 @@ SMALL, LARGE = 5_000, 20_000
 # 3 MB (embed) and 15 MB (predict: allocator steady state, sublinear: 20k to 40k lines added 5 MB more),
 # while the CLI's in-memory paths (--json) added 480 MB and 60 MB; an embed that kept its array alone would
 # add 23 MB (15,000 x 384 float32).
-MARGIN_MB = {"embed": 12, "predict": 25}
+# Embed's margin stays under the 23 MB that merely keeping the array would add; a CI run on a loaded
+# machine measured 13.4 MB of allocator noise, so 12 MB was too tight.
+MARGIN_MB = {"embed": 20, "predict": 25}
 
 
 @pytest.fixture(scope="module")
