@@ -52,3 +52,14 @@ bench: install
 	$(BIN)/python benchmarks/bench_inference.py
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_serve.py
+
+# The public-data studies of docs/results.md (benchmarks/bench_*.py), one at a time, cheapest first.
+# Each writes benchmarks/results/<study>.json and .png. Fine-tuning runs get the epochs that fit their
+# time budget (timed probes), so the whole target stays under 2 hours on 2 CPU cores.
+reproduce: install
+	$(BIN)/python benchmarks/bench_stsb.py
+	$(BIN)/python benchmarks/bench_banking77.py --parts a
+	$(BIN)/python benchmarks/bench_clinc150.py
+	$(BIN)/python benchmarks/bench_multitask.py
+	$(BIN)/python benchmarks/bench_banking77.py --parts a,c,b --fewshot-budget-min 10 --finetune-budget-min 25
+	$(BIN)/python benchmarks/bench_freezing.py --budget-min 30

@@ -320,6 +320,15 @@ class EmbeddingStore:
         os.replace(self.folder / "vectors.tmp.npy", self.folder / "vectors.npy")
         os.replace(self.folder / "texts.tmp.json", self.folder / "texts.json")
 
+    def seconds_per_text(self, texts: Sequence[str], n: int = 256, seed: int = 0) -> float:
+        """Embedding time per text, timed on a random sample of n of these texts (always recomputed)."""
+        rng = np.random.default_rng(seed)
+        sample = [texts[i] for i in rng.choice(len(texts), size=min(n, len(texts)), replace=False)]
+        self.encoder.encode(sample[:16], batch_size=64)  # warm-up
+        began = time.perf_counter()
+        self.encoder.encode(sample, batch_size=64)
+        return (time.perf_counter() - began) / len(sample)
+
     def warm_trainer_cache(self, config) -> None:
         """Put the texts the trainer will embed (train after its seeded dev split, and dev) in mtst's cache.
 
@@ -378,13 +387,16 @@ class Run:
 
     @property
     def trainable(self) -> int:
-        return int(self.metrics["trainable_parameters"]["trainable"])
+        """Trainable parameters: the most of any epoch (gradual unfreezing grows them; early-stopped heads
+        are frozen by the end, so the final count can be lower)."""
+        counts = [row.get("trainable_parameters", 0) for row in self.history]
+        return int(max(counts + [self.metrics["trainable_parameters"]["trainable"]]))
 
     def dev(self, task: str, key: str = "accuracy") -> float:
         return float(self.metrics["dev"]["tasks"][task][key])
 
 
-def run_folder(name: str, config: dict, cold: bool = False) -> Path:
+def run_folder(name: str, config: dict) -> Path:
     """Where train_run keeps this run: named by a hash of the config, the data files and mtst's source."""
     from mtst.config import parse_config
 
@@ -394,13 +406,13 @@ def run_folder(name: str, config: dict, cold: bool = False) -> Path:
     )
     if parsed.encoder.init_model:
         key_source += _file_hash(str(Path(parsed.encoder.init_model) / "heads.safetensors"))
-    key_source += _mtst_source_hash() + str(cold)
+    key_source += _mtst_source_hash()
     return RUNS / f"{name}-{hashlib.sha256(key_source.encode()).hexdigest()[:12]}"
 
 
-def is_done(name: str, config: dict, cold: bool = False) -> bool:
+def is_done(name: str, config: dict) -> bool:
     """True when train_run would reuse a stored run instead of training."""
-    return (run_folder(name, config, cold) / "bench_run.json").is_file()
+    return (run_folder(name, config) / "bench_run.json").is_file()
 
 
 MAX_CONFUSION_LABELS = 20
@@ -418,12 +430,12 @@ def _small_confusion_png(metrics: dict, title: str, path) -> None:
         _ORIGINAL_CONFUSION_PNG(metrics, title, path)
 
 
-def train_run(name: str, config: dict, store: EmbeddingStore | None = None, cold: bool = False) -> Run:
+def train_run(name: str, config: dict, store: EmbeddingStore | None = None) -> Run:
     """mtst.training.train on a config dict, or the stored result of the very same run.
 
     The run folder's name carries a hash of the config, the data files and mtst's source: any change
-    retrains. `store` warms the frozen-encoder cache first; `cold` gives the trainer an empty embedding
-    cache instead, so its wall time includes embedding the training texts (a fair time for comparisons).
+    retrains. `store` warms the frozen-encoder cache first, so the wall time of a `freeze: encoder` run then
+    leaves out embedding the texts (EmbeddingStore.seconds_per_text estimates that one-off cost).
     """
     from mtst import metrics as mtst_metrics
     from mtst.config import parse_config
@@ -433,19 +445,14 @@ def train_run(name: str, config: dict, store: EmbeddingStore | None = None, cold
     if _ORIGINAL_CONFUSION_PNG is None:
         _ORIGINAL_CONFUSION_PNG = mtst_metrics.save_confusion_png
     parsed = parse_config(config)
-    folder = run_folder(name, config, cold)
+    folder = run_folder(name, config)
     record = folder / "bench_run.json"
     if record.is_file():
         saved = json.loads(record.read_text())
         print(f"  [{name}] reusing the identical run in {folder.relative_to(ROOT)}", flush=True)
         return Run(name, folder, saved["metrics"], saved["seconds"], saved["epoch_seconds"], saved["history"], True)
     shutil.rmtree(folder, ignore_errors=True)
-    previous = os.environ.get("MTST_CACHE_DIR")
-    if cold:
-        cold_dir = CACHE / "cold-cache"
-        shutil.rmtree(cold_dir, ignore_errors=True)
-        os.environ["MTST_CACHE_DIR"] = str(cold_dir)
-    elif store is not None and parsed.encoder.freeze == "encoder" and parsed.encoder.cache_embeddings:
+    if store is not None and parsed.encoder.freeze == "encoder" and parsed.encoder.cache_embeddings:
         store.warm_trainer_cache(parsed)
     print(f"  [{name}] training ...", flush=True)
     began = time.perf_counter()
@@ -454,8 +461,6 @@ def train_run(name: str, config: dict, store: EmbeddingStore | None = None, cold
         metrics = train(parsed, folder, quiet=True)
     finally:
         mtst_metrics.save_confusion_png = _ORIGINAL_CONFUSION_PNG
-        if cold:
-            os.environ["MTST_CACHE_DIR"] = previous
     seconds = time.perf_counter() - began
     history = [json.loads(line) for line in (folder / "history.jsonl").read_text().splitlines() if line.strip()]
     epoch_seconds = float(sum(row["seconds"] for row in history))
