@@ -115,8 +115,15 @@ class AppData:
         if tasks is not None:
             task_cfgs = [t for t in task_cfgs if t["name"] in tasks]
             data = {split: self.only(split, tasks) for split in self.paths}
-        return {"tasks": task_cfgs, "encoder": encoder, "data": data, "epochs": epochs, "patience": patience,
-                "batch_size": 32, "seed": SEED}
+        return {
+            "tasks": task_cfgs,
+            "encoder": encoder,
+            "data": data,
+            "epochs": epochs,
+            "patience": patience,
+            "batch_size": 32,
+            "seed": SEED,
+        }
 
     def add_task(self, base_folder: Path, freeze: str, epochs: int) -> dict:
         """Train the new task's head only; dev and test keep every task, to watch the old ones."""
@@ -134,8 +141,10 @@ class AppData:
 
 def app_test_scores(run) -> dict:
     """The trainer's own test metrics (data.test given): accuracy and macro-F1 in percent per task."""
-    return {t: {"accuracy": 100 * m["accuracy"], "macro_f1": 100 * m["macro_f1"], "n": m["n"]}
-            for t, m in run.metrics["test"]["tasks"].items()}
+    return {
+        t: {"accuracy": 100 * m["accuracy"], "macro_f1": 100 * m["macro_f1"], "n": m["n"]}
+        for t, m in run.metrics["test"]["tasks"].items()
+    }
 
 
 def old_task_metrics(folder: Path, test_path: str) -> dict:
@@ -176,10 +185,15 @@ def study_app(store: EmbeddingStore, args) -> dict:
     q = "-quick" if args.quick else ""
     specs = parse_config(data.strategy("encoder", 1)).specs()
     rows: dict[str, dict] = {}
-    texts_by_task = {t: ([r["text"] for r in data.test_rows if t in r], [r[t] for r in data.test_rows if t in r])
-                     for t in data.tasks}
+    texts_by_task = {
+        t: ([r["text"] for r in data.test_rows if t in r], [r[t] for r in data.test_rows if t in r]) for t in data.tasks
+    }
     rows["whole network frozen (untrained heads: chance level)"] = {
-        "scores": untrained_scores(store, specs, texts_by_task), "trainable": 0, "seconds": 0.0, "epochs": 0}
+        "scores": untrained_scores(store, specs, texts_by_task),
+        "trainable": 0,
+        "seconds": 0.0,
+        "epochs": 0,
+    }
 
     run = train_run(f"freeze-app-encoder{q}", data.strategy("encoder", 1), store)
     train_dev = [r["text"] for split in ("train", "dev") for r in read_jsonl(data.paths[split])]
@@ -194,8 +208,11 @@ def study_app(store: EmbeddingStore, args) -> dict:
     jobs["add-none"] = {"costs": costs["none"], "sizes": (n_new, data.sizes["dev"], data.sizes["test"])}
     epochs, skipped, _ = plan_shared_epochs(jobs, budget_share(args), args.max_epochs, args.quick)
     print(f"  app: fine-tuning strategies get {epochs} epoch(s); skipped: {sorted(skipped) or 'none'}", flush=True)
-    names = {"top": "top 2 blocks + heads (configs/app.yaml's strategy)", "none": "full fine-tuning (freeze: none)",
-             "gradual": "gradual unfreezing (2 blocks, +2 per epoch)"}
+    names = {
+        "top": "top 2 blocks + heads (configs/app.yaml's strategy)",
+        "none": "full fine-tuning (freeze: none)",
+        "gradual": "gradual unfreezing (2 blocks, +2 per epoch)",
+    }
     for kind in ("top", "none", "gradual"):
         if kind in skipped:
             rows[names[kind]] = {"skipped": skipped[kind]}
@@ -214,8 +231,9 @@ def study_app(store: EmbeddingStore, args) -> dict:
     unchanged = {t: old_task_metrics(added.folder, data.only("test", data.old))[t] == old_test[t] for t in data.old}
     assert all(unchanged.values()), f"old tasks' test metrics changed with the encoder frozen: {unchanged}"
     assert_same_heads(base.folder, added.folder, data.old)
-    rows[f"add {data.new}, old heads + encoder frozen"] = row(added, added_scores, drift=drift(added_scores,
-                                                                                              base_scores, data.old))
+    rows[f"add {data.new}, old heads + encoder frozen"] = row(
+        added, added_scores, drift=drift(added_scores, base_scores, data.old)
+    )
     name = f"add {data.new}, old heads frozen, encoder trainable (none)"
     if "add-none" in skipped:
         rows[name] = {"skipped": skipped["add-none"]}
@@ -223,9 +241,16 @@ def study_app(store: EmbeddingStore, args) -> dict:
         moved = train_run(f"freeze-app-add-none{q}", data.add_task(base.folder, "none", epochs))
         moved_scores = app_test_scores(moved)
         rows[name] = row(moved, moved_scores, drift=drift(moved_scores, base_scores, data.old))
-    return {"dataset": data.title, "tasks": data.tasks, "rows": rows, "epochs": epochs, "probe": costs,
-            "sizes": data.sizes, "old_tasks_unchanged_with_frozen_encoder": unchanged,
-            "test_split": "data/app/test.jsonl (never used for choices)"}
+    return {
+        "dataset": data.title,
+        "tasks": data.tasks,
+        "rows": rows,
+        "epochs": epochs,
+        "probe": costs,
+        "sizes": data.sizes,
+        "old_tasks_unchanged_with_frozen_encoder": unchanged,
+        "test_split": "data/app/test.jsonl (never used for choices)",
+    }
 
 
 def study_banking77(store: EmbeddingStore, args) -> dict:
@@ -251,8 +276,11 @@ def study_banking77(store: EmbeddingStore, args) -> dict:
     spec = TaskSpec(task, tuple(banking77_labels()))
     snips_spec = TaskSpec(new, tuple(sorted(set(s_train[1]))))
     rows["whole network frozen (untrained heads: chance level)"] = {
-        "scores": untrained_scores(store, [spec], {task: (test_texts, test_labels)}), "trainable": 0,
-        "seconds": 0.0, "epochs": 0}
+        "scores": untrained_scores(store, [spec], {task: (test_texts, test_labels)}),
+        "trainable": 0,
+        "seconds": 0.0,
+        "epochs": 0,
+    }
 
     def test_scores(run, folder_kind: str) -> dict:
         nonlocal lower
@@ -269,8 +297,11 @@ def study_banking77(store: EmbeddingStore, args) -> dict:
             probs, labels, _ = model_probabilities(run.folder, test_texts, [task])
         return {task: score_probabilities(probs[task], labels[task], test_labels)}
 
-    frozen = train_run(f"b77-frozen-lr{B77_FROZEN_HEAD_LR:g}", b77_config(train_path, "encoder", B77_FROZEN_HEAD_LR,
-                                                                         1 if args.quick else FROZEN_EPOCHS, 8), store)
+    frozen = train_run(
+        f"b77-frozen-lr{B77_FROZEN_HEAD_LR:g}",
+        b77_config(train_path, "encoder", B77_FROZEN_HEAD_LR, 1 if args.quick else FROZEN_EPOCHS, 8),
+        store,
+    )
     rows["encoder frozen, linear head only"] = row(frozen, test_scores(frozen, "encoder"), embed=(store, train_texts))
 
     n_dev = int(round(0.15 * len(train_texts)))
@@ -278,17 +309,22 @@ def study_banking77(store: EmbeddingStore, args) -> dict:
     sample = train_texts[::5]
     jobs = {}
     for _, freeze, enc_lr in FT_VARIANTS:  # the very runs of bench_banking77.py (b): stored ones are reused
-        jobs[freeze] = {"costs": probe_costs(fine_tune_config(train_path, freeze, enc_lr, 1), sample), "sizes": full,
-                        "done": lambda e, f=freeze, lr=enc_lr: is_done(f"b77-ft-{f}",
-                                                                       fine_tune_config(train_path, f, lr, e))}
+        jobs[freeze] = {
+            "costs": probe_costs(fine_tune_config(train_path, freeze, enc_lr, 1), sample),
+            "sizes": full,
+            "done": lambda e, f=freeze, lr=enc_lr: is_done(f"b77-ft-{f}", fine_tune_config(train_path, f, lr, e)),
+        }
     jobs["gradual"] = {"costs": probe_costs(gradual_config(train_path, 3), sample), "sizes": full}
     snips_per_class = 100 if not args.quick else 20
-    jobs["add-none"] = {"costs": jobs["none"]["costs"], "sizes": (snips_per_class * 7, n_dev + len(s_dev[0]),
-                                                                 len(test_texts) + len(s_test[0]))}
+    jobs["add-none"] = {
+        "costs": jobs["none"]["costs"],
+        "sizes": (snips_per_class * 7, n_dev + len(s_dev[0]), len(test_texts) + len(s_test[0])),
+    }
     epochs, skipped, _ = plan_shared_epochs(jobs, budget_share(args), args.max_epochs, args.quick)
     costs = {j: v["costs"] for j, v in jobs.items()}
-    print(f"  banking77: fine-tuning strategies get {epochs} epoch(s); skipped: {sorted(skipped) or 'none'}",
-          flush=True)
+    print(
+        f"  banking77: fine-tuning strategies get {epochs} epoch(s); skipped: {sorted(skipped) or 'none'}", flush=True
+    )
     for name, freeze, enc_lr in FT_VARIANTS:
         if freeze in skipped:
             rows[name] = {"skipped": skipped[freeze]}
@@ -306,16 +342,29 @@ def study_banking77(store: EmbeddingStore, args) -> dict:
     records = load_records([train_path], [spec])
     _, b77_dev = stratified_split(records, 0.15, SEED)  # the base run's own dev split
     chosen = per_class_sample(*s_train, snips_per_class, SEED)
-    add_train = write_jsonl(DATA_CACHE / f"b77-add-snips-train{q}.jsonl",
-                            task_rows(new, [s_train[0][i] for i in chosen], [s_train[1][i] for i in chosen]))
-    add_dev = write_jsonl(DATA_CACHE / f"b77-add-dev{q}.jsonl",
-                          [{"text": r.text, task: r.labels[task]} for r in b77_dev] + task_rows(new, *s_dev))
+    add_train = write_jsonl(
+        DATA_CACHE / f"b77-add-snips-train{q}.jsonl",
+        task_rows(new, [s_train[0][i] for i in chosen], [s_train[1][i] for i in chosen]),
+    )
+    add_dev = write_jsonl(
+        DATA_CACHE / f"b77-add-dev{q}.jsonl",
+        [{"text": r.text, task: r.labels[task]} for r in b77_dev] + task_rows(new, *s_dev),
+    )
 
     def add_config(freeze: str, n_epochs: int, patience: int) -> dict:
-        cfg = b77_config(str(add_train), freeze, B77_FROZEN_HEAD_LR, n_epochs, patience, dev=str(add_dev),
-                         init_model=str(frozen.folder), encoder_lr=5e-5)
-        cfg["tasks"].append({"name": new, "labels": list(snips_spec.labels), "lr": B77_FROZEN_HEAD_LR if freeze ==
-                             "encoder" else 1e-2})
+        cfg = b77_config(
+            str(add_train),
+            freeze,
+            B77_FROZEN_HEAD_LR,
+            n_epochs,
+            patience,
+            dev=str(add_dev),
+            init_model=str(frozen.folder),
+            encoder_lr=5e-5,
+        )
+        cfg["tasks"].append(
+            {"name": new, "labels": list(snips_spec.labels), "lr": B77_FROZEN_HEAD_LR if freeze == "encoder" else 1e-2}
+        )
         cfg["encoder"]["frozen_heads"] = [task]
         return cfg
 
@@ -327,11 +376,14 @@ def study_banking77(store: EmbeddingStore, args) -> dict:
     assert same, "the old task's test probabilities changed although the encoder and its head were frozen"
     assert_same_heads(frozen.folder, added.folder, [task])
     new_probs, new_labels, _ = model_probabilities(added.folder, s_test[0], [new])
-    scores = {task: score_probabilities(probs[task], labels[task], test_labels),
-              new: score_probabilities(new_probs[new], new_labels[new], s_test[1])}
+    scores = {
+        task: score_probabilities(probs[task], labels[task], test_labels),
+        new: score_probabilities(new_probs[new], new_labels[new], s_test[1]),
+    }
     rows["base for adding a task: the encoder-frozen model above"] = row(frozen, base_scores)
-    rows[f"add {new} (100 per intent), old head + encoder frozen"] = row(added, scores, drift=drift(scores,
-                                                                                                 base_scores, [task]))
+    rows[f"add {new} (100 per intent), old head + encoder frozen"] = row(
+        added, scores, drift=drift(scores, base_scores, [task])
+    )
     name = f"add {new} (100 per intent), old head frozen, encoder trainable (none)"
     if "add-none" in skipped:
         rows[name] = {"skipped": skipped["add-none"]}
@@ -339,12 +391,20 @@ def study_banking77(store: EmbeddingStore, args) -> dict:
         moved = train_run(f"freeze-b77-add-none{q}", add_config("none", epochs, 2))
         probs, labels, _ = model_probabilities(moved.folder, test_texts, [task])
         new_probs, new_labels, _ = model_probabilities(moved.folder, s_test[0], [new])
-        scores = {task: score_probabilities(probs[task], labels[task], test_labels),
-                  new: score_probabilities(new_probs[new], new_labels[new], s_test[1])}
+        scores = {
+            task: score_probabilities(probs[task], labels[task], test_labels),
+            new: score_probabilities(new_probs[new], new_labels[new], s_test[1]),
+        }
         rows[name] = row(moved, scores, drift=drift(scores, base_scores, [task]))
-    return {"dataset": "BANKING77 (+ SNIPS as the added task)", "tasks": [task, new], "rows": rows, "epochs": epochs,
-            "probe": costs, "old_task_unchanged_with_frozen_encoder": same,
-            "test_split": "BANKING77 official test.csv; SNIPS official test"}
+    return {
+        "dataset": "BANKING77 (+ SNIPS as the added task)",
+        "tasks": [task, new],
+        "rows": rows,
+        "epochs": epochs,
+        "probe": costs,
+        "old_task_unchanged_with_frozen_encoder": same,
+        "test_split": "BANKING77 official test.csv; SNIPS official test",
+    }
 
 
 def budget_share(args) -> float:
@@ -368,8 +428,15 @@ def row(run, scores: dict, drift: dict | None = None, embed: tuple | None = None
     """A table row. `seconds` is the wall time of mtst's train(); for `freeze: encoder` rows, whose texts came
     from the embedding store, `embed` = (store, train and dev texts) adds the one-off embedding time, estimated
     from a timed sample, so every row counts every forward pass its training needs."""
-    out = {"scores": scores, "trainable": run.trainable, "seconds": run.seconds, "epoch_seconds": run.epoch_seconds,
-           "epochs": run.metrics["epochs_run"], "history": run.history, "folder": run.folder}
+    out = {
+        "scores": scores,
+        "trainable": run.trainable,
+        "seconds": run.seconds,
+        "epoch_seconds": run.epoch_seconds,
+        "epochs": run.metrics["epochs_run"],
+        "history": run.history,
+        "folder": run.folder,
+    }
     if embed is not None:
         store, texts = embed
         out["embedding_seconds_estimate"] = store.seconds_per_text(texts) * len(texts)
@@ -380,8 +447,13 @@ def row(run, scores: dict, drift: dict | None = None, embed: tuple | None = None
 
 
 def drift(scores: dict, base: dict, old: list[str]) -> dict:
-    return {t: {"accuracy": scores[t]["accuracy"] - base[t]["accuracy"],
-                "macro_f1": scores[t]["macro_f1"] - base[t]["macro_f1"]} for t in old}
+    return {
+        t: {
+            "accuracy": scores[t]["accuracy"] - base[t]["accuracy"],
+            "macro_f1": scores[t]["macro_f1"] - base[t]["macro_f1"],
+        }
+        for t in old
+    }
 
 
 def assert_same_heads(a: Path, b: Path, names: list[str]) -> None:
@@ -396,8 +468,11 @@ def assert_same_heads(a: Path, b: Path, names: list[str]) -> None:
 
 def table(study: dict) -> str:
     tasks = study["tasks"]
-    headers = ["strategy"] + [f"{t} macro-F1" for t in tasks] + ["old-task drift (macro-F1)", "train s",
-                                                                   "epochs", "trainable params"]
+    headers = (
+        ["strategy"]
+        + [f"{t} macro-F1" for t in tasks]
+        + ["old-task drift (macro-F1)", "train s", "epochs", "trainable params"]
+    )
     rows = []
     for name, r in study["rows"].items():
         if r.get("skipped"):
@@ -422,12 +497,17 @@ def plot_curves(study: dict, key: str, quick: bool) -> Path:
         if name.startswith("add "):
             short = "add task, encoder " + ("frozen" if "encoder frozen" in name else "trainable")
         for ax, t in zip(axes, tasks, strict=False):
-            points = [(h["epoch"], 100 * h["tasks"][t]["macro_f1"]) for h in history
-                      if t in h["tasks"] and "macro_f1" in h["tasks"][t]]
+            points = [
+                (h["epoch"], 100 * h["tasks"][t]["macro_f1"])
+                for h in history
+                if t in h["tasks"] and "macro_f1" in h["tasks"][t]
+            ]
             if points:
                 ax.plot(*zip(*points, strict=True), marker="o", ms=3, label=short)
-        losses = [(h["epoch"], float(np.mean([v["dev_loss"] for v in h["tasks"].values() if "dev_loss" in v])))
-                  for h in history]
+        losses = [
+            (h["epoch"], float(np.mean([v["dev_loss"] for v in h["tasks"].values() if "dev_loss" in v])))
+            for h in history
+        ]
         axes[-1].plot(*zip(*losses, strict=True), marker="o", ms=3, label=short)
     for ax, t in zip(axes, tasks, strict=False):
         ax.set(title=f"{t}: dev macro-F1", xlabel="epoch", ylabel="macro-F1 (%)")
@@ -444,8 +524,12 @@ def plot_curves(study: dict, key: str, quick: bool) -> Path:
 def main() -> int:
     parser = base_parser(__doc__)
     parser.add_argument("--datasets", default="app,banking77")
-    parser.add_argument("--budget-min", type=float, default=40.0,
-                        help="time for the fine-tuning strategies, split evenly between the datasets")
+    parser.add_argument(
+        "--budget-min",
+        type=float,
+        default=40.0,
+        help="time for the fine-tuning strategies, split evenly between the datasets",
+    )
     parser.add_argument("--max-epochs", type=int, default=3)
     args = parser.parse_args()
     args.datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]

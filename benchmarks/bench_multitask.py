@@ -63,13 +63,27 @@ def load_tasks(quick: bool) -> dict[str, dict]:
     s_tr = stratified_split(s_rest_t, s_rest_l, 0.15, SEED)
     n_train, n_dev = dedupe(*load_snips("train")), dedupe(*load_snips("valid"))
     tasks = {
-        "banking77": {"labels": banking77_labels(), "train": (b_tr[0], b_tr[1]), "dev": (b_tr[2], b_tr[3]),
-                      "test": load_banking77("test"), "test_split": "official test.csv"},
-        "smishing": {"labels": ["ham", "spam", "smishing"], "train": (s_tr[0], s_tr[1]), "dev": (s_tr[2], s_tr[3]),
-                     "test": (s_test_t, s_test_l),
-                     "test_split": "our seeded stratified 20% of Dataset_5971.csv (seed 13), never trained on"},
-        "snips": {"labels": sorted(set(n_train[1])), "train": n_train, "dev": n_dev, "test": load_snips("test"),
-                  "test_split": "official test"},
+        "banking77": {
+            "labels": banking77_labels(),
+            "train": (b_tr[0], b_tr[1]),
+            "dev": (b_tr[2], b_tr[3]),
+            "test": load_banking77("test"),
+            "test_split": "official test.csv",
+        },
+        "smishing": {
+            "labels": ["ham", "spam", "smishing"],
+            "train": (s_tr[0], s_tr[1]),
+            "dev": (s_tr[2], s_tr[3]),
+            "test": (s_test_t, s_test_l),
+            "test_split": "our seeded stratified 20% of Dataset_5971.csv (seed 13), never trained on",
+        },
+        "snips": {
+            "labels": sorted(set(n_train[1])),
+            "train": n_train,
+            "dev": n_dev,
+            "test": load_snips("test"),
+            "test_split": "official test",
+        },
     }
     if quick:
         for t in tasks.values():
@@ -96,8 +110,9 @@ def config(tasks: dict, names: list[str], tag: str, weighting: str, batch_size: 
     mean_inverse = float(np.mean(list(inverse.values())))
     weights = {n: (inverse[n] / mean_inverse if weighting == "inverse" else 1.0) for n in names}
     return {
-        "tasks": [{"name": n, "labels": tasks[n]["labels"], "lr": HEAD_LR, "weight": round(weights[n], 6)}
-                  for n in names],
+        "tasks": [
+            {"name": n, "labels": tasks[n]["labels"], "lr": HEAD_LR, "weight": round(weights[n], 6)} for n in names
+        ],
         "encoder": {"freeze": "encoder"},
         "data": {"train": str(train), "dev": str(dev)},
         "loss_weighting": "uncertainty" if weighting == "uncertainty" else "static",
@@ -158,26 +173,37 @@ def main() -> int:
     for seed in seeds:
         entry = {"seed": seed, "tasks": {}, "seconds": {}, "epochs_run": {}}
         for n in names:
-            run = train_run(f"mt-single-{n}-s{seed}{q}", config(tasks, [n], f"single-{n}{q}", "equal", 32, seed),
-                            store)
+            run = train_run(f"mt-single-{n}-s{seed}{q}", config(tasks, [n], f"single-{n}{q}", "equal", 32, seed), store)
             single_runs.setdefault(n, run)
             entry["tasks"][n] = scores(run, [n])[n]
             entry["seconds"][n], entry["epochs_run"][n] = run.seconds, run.metrics["epochs_run"]
         single_by_seed[seed] = entry["tasks"]
         per_seed_single.append(entry)
-    models = {SINGLE: {"batch_size": 32, "per_seed": per_seed_single,
-                       "summary": summarise(per_seed_single, names, None)}}
+    models = {
+        SINGLE: {"batch_size": 32, "per_seed": per_seed_single, "summary": summarise(per_seed_single, names, None)}
+    }
     for weighting, label, batch, which in JOINT:
         per_seed = []
         for seed in seeds if which == "all" else seeds[:1]:
             cfg = config(tasks, names, f"joint{q}", weighting, batch, seed)
             run = train_run(f"mt-joint-{weighting}-b{batch}-s{seed}{q}", cfg, store)
             joint_runs.setdefault((weighting, batch), run)
-            per_seed.append({"seed": seed, "tasks": scores(run, names), "seconds": run.seconds,
-                             "epochs_run": run.metrics["epochs_run"], "best_epoch": run.metrics["best_epoch"]})
-        models[label] = {"batch_size": batch, "weighting": weighting, "per_seed": per_seed,
-                         "static_weights": {t["name"]: t["weight"] for t in cfg["tasks"]},
-                         "summary": summarise(per_seed, names, single_by_seed)}
+            per_seed.append(
+                {
+                    "seed": seed,
+                    "tasks": scores(run, names),
+                    "seconds": run.seconds,
+                    "epochs_run": run.metrics["epochs_run"],
+                    "best_epoch": run.metrics["best_epoch"],
+                }
+            )
+        models[label] = {
+            "batch_size": batch,
+            "weighting": weighting,
+            "per_seed": per_seed,
+            "static_weights": {t["name"]: t["weight"] for t in cfg["tasks"]},
+            "summary": summarise(per_seed, names, single_by_seed),
+        }
 
     # --- the table: each task's test accuracy and macro-F1, joint vs single ---------------------------------
     rows, within = [], {}
@@ -192,35 +218,77 @@ def main() -> int:
         seeds_used = len(m["per_seed"])
         rows.append([label, m["batch_size"], seeds_used] + cells)
         if label != SINGLE:
-            within[label] = all(min(m["summary"][n]["accuracy_diff"], m["summary"][n]["macro_f1_diff"]) >= -TARGET_GAP
-                                for n in names)
-    table = markdown_table(["model", "batch", "seeds"] + [f"{n}: test acc / macro-F1 (diff vs single)" for n in names],
-                           rows)
-    std_rows = [[label] + [f"±{m['summary'][n]['accuracy_std']:.2f} / ±{m['summary'][n]['macro_f1_std']:.2f}"
-                           + (f" (diff ±{m['summary'][n]['accuracy_diff_std']:.2f} / "
-                              f"±{m['summary'][n]['macro_f1_diff_std']:.2f})" if label != SINGLE else "")
-                           for n in names] for label, m in models.items() if len(m["per_seed"]) > 1]
+            within[label] = all(
+                min(m["summary"][n]["accuracy_diff"], m["summary"][n]["macro_f1_diff"]) >= -TARGET_GAP for n in names
+            )
+    table = markdown_table(
+        ["model", "batch", "seeds"] + [f"{n}: test acc / macro-F1 (diff vs single)" for n in names], rows
+    )
+    std_rows = [
+        [label]
+        + [
+            f"±{m['summary'][n]['accuracy_std']:.2f} / ±{m['summary'][n]['macro_f1_std']:.2f}"
+            + (
+                f" (diff ±{m['summary'][n]['accuracy_diff_std']:.2f} / ±{m['summary'][n]['macro_f1_diff_std']:.2f})"
+                if label != SINGLE
+                else ""
+            )
+            for n in names
+        ]
+        for label, m in models.items()
+        if len(m["per_seed"]) > 1
+    ]
 
     cost = inference_cost(tasks, names, single_runs, joint_runs[("equal", 96)], 64 if args.quick else 512)
     cost_table = markdown_table(
         ["what", "texts", "seconds (best of 3)", "texts / s"],
-        [["one model, three heads, one encoder pass", cost["texts"], cost["joint_seconds"],
-          cost["texts"] / cost["joint_seconds"]],
-         ["three single-task models, three encoder passes", cost["texts"], cost["single_seconds"],
-          cost["texts"] / cost["single_seconds"]],
-         ["cost ratio (three models / one)", "", f"{cost['ratio']:.2f}x", ""]])
-    sizes = markdown_table(["task", "train", "dev", "test", "test split"],
-                           [[n, len(tasks[n]["train"][0]), len(tasks[n]["dev"][0]), len(tasks[n]["test"][0]),
-                             tasks[n]["test_split"]] for n in names])
+        [
+            [
+                "one model, three heads, one encoder pass",
+                cost["texts"],
+                cost["joint_seconds"],
+                cost["texts"] / cost["joint_seconds"],
+            ],
+            [
+                "three single-task models, three encoder passes",
+                cost["texts"],
+                cost["single_seconds"],
+                cost["texts"] / cost["single_seconds"],
+            ],
+            ["cost ratio (three models / one)", "", f"{cost['ratio']:.2f}x", ""],
+        ],
+    )
+    sizes = markdown_table(
+        ["task", "train", "dev", "test", "test split"],
+        [
+            [n, len(tasks[n]["train"][0]), len(tasks[n]["dev"][0]), len(tasks[n]["test"][0]), tasks[n]["test_split"]]
+            for n in names
+        ],
+    )
     path = plot(models, names, args.quick)
-    write_results("multitask", info,
-                  {"models": models, "within_target": within, "target_gap": TARGET_GAP, "seeds": seeds,
-                   "inference_cost": cost, "head_lr": HEAD_LR, "figure": path, "embedding_seconds": store.seconds},
-                  {"Multi-task data (records; each labelled for its own task)": sizes,
-                   "Multi-task vs single-task, frozen encoder: test accuracy / macro-F1 (%), mean over seeds": table,
-                   "Spread over seeds (std of each score, and of the paired difference to single-task)":
-                   markdown_table(["model"] + names, std_rows),
-                   "Inference cost: one pass for three heads vs three encoders": cost_table}, began)
+    write_results(
+        "multitask",
+        info,
+        {
+            "models": models,
+            "within_target": within,
+            "target_gap": TARGET_GAP,
+            "seeds": seeds,
+            "inference_cost": cost,
+            "head_lr": HEAD_LR,
+            "figure": path,
+            "embedding_seconds": store.seconds,
+        },
+        {
+            "Multi-task data (records; each labelled for its own task)": sizes,
+            "Multi-task vs single-task, frozen encoder: test accuracy / macro-F1 (%), mean over seeds": table,
+            "Spread over seeds (std of each score, and of the paired difference to single-task)": markdown_table(
+                ["model"] + names, std_rows
+            ),
+            "Inference cost: one pass for three heads vs three encoders": cost_table,
+        },
+        began,
+    )
     return 0
 
 
@@ -234,9 +302,15 @@ def inference_cost(tasks, names, single_runs, joint_run, n: int) -> dict:
     for _ in range(3):
         joint.append(model_probabilities(joint_run.folder, texts, names)[2])
         single.append(sum(model_probabilities(single_runs[t].folder, texts, [t])[2] for t in names))
-    return {"texts": len(texts), "joint_seconds": min(joint), "single_seconds": min(single),
-            "ratio": min(single) / min(joint), "all_joint": joint, "all_single": single,
-            "note": "model.run(texts) per model, batch 64, model loading excluded"}
+    return {
+        "texts": len(texts),
+        "joint_seconds": min(joint),
+        "single_seconds": min(single),
+        "ratio": min(single) / min(joint),
+        "all_joint": joint,
+        "all_single": single,
+        "note": "model.run(texts) per model, batch 64, model loading excluded",
+    }
 
 
 def plot(models: dict, names: list[str], quick: bool):
@@ -246,11 +320,20 @@ def plot(models: dict, names: list[str], quick: bool):
     width = 0.8 / len(labels)
     for i, label in enumerate(labels):
         summary = models[label]["summary"]
-        ax.bar(np.arange(len(names)) + i * width, [summary[n]["macro_f1"] for n in names], width,
-               yerr=[summary[n]["macro_f1_std"] for n in names], capsize=2, label=label)
+        ax.bar(
+            np.arange(len(names)) + i * width,
+            [summary[n]["macro_f1"] for n in names],
+            width,
+            yerr=[summary[n]["macro_f1_std"] for n in names],
+            capsize=2,
+            label=label,
+        )
     ax.set_xticks(np.arange(len(names)) + width * (len(labels) - 1) / 2, names)
-    ax.set(ylabel="test macro-F1 (%)", ylim=(75, 100),
-           title="One frozen encoder with three heads vs three single-task models (mean ± std over seeds)")
+    ax.set(
+        ylabel="test macro-F1 (%)",
+        ylim=(75, 100),
+        title="One frozen encoder with three heads vs three single-task models (mean ± std over seeds)",
+    )
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     path = figure_path("multitask", quick)

@@ -39,8 +39,11 @@ def main() -> int:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     ax.scatter(gold, cosine, s=4, alpha=0.4)
-    ax.set(xlabel="gold similarity (0-5)", ylabel="cosine of mtst embeddings",
-           title=f"STS-B test: Spearman {rho:.2f} (published {PUBLISHED})")
+    ax.set(
+        xlabel="gold similarity (0-5)",
+        ylabel="cosine of mtst embeddings",
+        title=f"STS-B test: Spearman {rho:.2f} (published {PUBLISHED})",
+    )
     fig.tight_layout()
     png = figure_path("stsb", args.quick)
     fig.savefig(png, dpi=110)
@@ -51,12 +54,23 @@ def main() -> int:
         [["STS-B test", len(gold), f"{rho:.2f}", PUBLISHED, f"{rho - PUBLISHED:+.3f}", verdict, f"{seconds:.1f}"]],
     )
     write_results(
-        "stsb", info,
-        {"split": "test (sts-test.csv)", "pairs": len(gold), "spearman_x100": rho, "published": PUBLISHED,
-         "difference": rho - PUBLISHED, "tolerance": TOLERANCE, "pass": ok, "encode_seconds": seconds,
-         "texts_per_second": 2 * len(gold) / seconds, "figure": png,
-         "cosine_mean": float(np.mean(cosine))},
-        {"STS-B test (Spearman x100 of cosine vs gold)": table}, began,
+        "stsb",
+        info,
+        {
+            "split": "test (sts-test.csv)",
+            "pairs": len(gold),
+            "spearman_x100": rho,
+            "published": PUBLISHED,
+            "difference": rho - PUBLISHED,
+            "tolerance": TOLERANCE,
+            "pass": ok,
+            "encode_seconds": seconds,
+            "texts_per_second": 2 * len(gold) / seconds,
+            "figure": png,
+            "cosine_mean": float(np.mean(cosine)),
+        },
+        {"STS-B test (Spearman x100 of cosine vs gold)": table},
+        began,
     )
     return 0 if ok or args.quick else 1
 

@@ -465,8 +465,16 @@ def train_run(name: str, config: dict, store: EmbeddingStore | None = None) -> R
     history = [json.loads(line) for line in (folder / "history.jsonl").read_text().splitlines() if line.strip()]
     epoch_seconds = float(sum(row["seconds"] for row in history))
     record.write_text(
-        json.dumps({"config": config, "metrics": metrics, "seconds": seconds, "epoch_seconds": epoch_seconds,
-                    "history": history}, indent=1)
+        json.dumps(
+            {
+                "config": config,
+                "metrics": metrics,
+                "seconds": seconds,
+                "epoch_seconds": epoch_seconds,
+                "history": history,
+            },
+            indent=1,
+        )
     )
     print(f"  [{name}] {len(history)} epoch(s), {seconds:.0f} s", flush=True)
     return Run(name, folder, metrics, seconds, epoch_seconds, history, False)
@@ -671,11 +679,18 @@ def plan_shared_epochs(
     active = list(jobs)
     while active:
         for epochs in range(wanted, 0, -1):
-            total = sum(0.0 if jobs[j].get("done", lambda e: False)(epochs) else
-                        plan_epochs(jobs[j]["costs"], *jobs[j]["sizes"], 1e12, epochs)[1] for j in active)
+            total = sum(
+                0.0
+                if jobs[j].get("done", lambda e: False)(epochs)
+                else plan_epochs(jobs[j]["costs"], *jobs[j]["sizes"], 1e12, epochs)[1]
+                for j in active
+            )
             if total <= budget_s:
-                dropped = {j: f"not run: did not fit the time budget ({budget_s / 60:.0f} min)"
-                           for j in jobs if j not in active}
+                dropped = {
+                    j: f"not run: did not fit the time budget ({budget_s / 60:.0f} min)"
+                    for j in jobs
+                    if j not in active
+                }
                 return epochs, dropped, total
         dearest = max(active, key=lambda j: jobs[j]["costs"]["train_per_text"] * jobs[j]["sizes"][0])
         active.remove(dearest)
