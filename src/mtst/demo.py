@@ -37,9 +37,9 @@ def run_demo(model_dir: Path | None = None) -> None:
 
     print("\nCosine similarity:")
     sims = emb @ emb.T
-    print("      " + "".join(f"  [{j}] " for j in range(len(DEMO_TEXTS))))
+    print("      " + "".join(f"   [{j}] " for j in range(len(DEMO_TEXTS))))
     for i, row in enumerate(sims):
-        print(f"  [{i}] " + "".join(f"{v:6.3f}" for v in row))
+        print(f"  [{i}] " + "".join(f"{v:7.3f}" for v in row))
 
     print("\nHeads (one encoder pass for all):")
     for i, result in enumerate(model.predictions(outputs)):
