@@ -164,6 +164,25 @@ def test_onnx_backend_never_imports_torch(fp32_export):
     assert loaded == "[]"
 
 
+def test_cli_onnx_backend_never_imports_torch(fp32_export, tmp_path):
+    texts_file = tmp_path / "in.txt"
+    texts_file.write_text("huggies size 4\n")
+    out = tmp_path / "out.jsonl"
+    argv = ["mtst", "predict", "--model", str(fp32_export), "--backend", "onnx", "--input", str(texts_file)]
+    argv += ["--output", str(out)]
+    code = (
+        "import sys\n"
+        f"sys.argv = {argv!r}\n"
+        "from mtst.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
+        "print(sorted(k for k in ('torch', 'transformers', 'sentence_transformers') if k in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert json.loads(out.read_text())["query_intent"]["label"] == "brand_search"
+
+
 def test_cli_predicts_with_the_onnx_backend(fp32_export, tmp_path):
     from mtst.cli import app
 

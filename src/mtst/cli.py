@@ -28,10 +28,10 @@ def setup() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     logging.getLogger("mtst").setLevel(logging.INFO)
-    import transformers
-
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
+    # Quiet transformers through its environment variables rather than by importing it: the ONNX
+    # backend must start without torch or transformers.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def gather_texts(texts: list[str] | None, input_file: Path | None) -> list[str]:
