@@ -5,8 +5,11 @@
     logistic regression on the same frozen embeddings and the same train/dev split, for reference.
 (c) few-shot: 8/16/32 training examples per class, 3 seeds; frozen head vs fine-tuned (the top 2 blocks
     and the head, started from the few-shot frozen model); dev = 4 other examples per class.
-(b) fine-tuning on the full train split with a fresh head: `freeze: none` (all weights) and `freeze: top`
-    (top 2 blocks); the number of epochs is fixed up front from a timed probe and the time budget.
+(b) fine-tuning on the full train split: `freeze: none` (all weights) and `freeze: top` (top 2 blocks), each
+    with a fresh head, and `freeze: none` started from (a)'s trained head ("linear probe, then fine-tune",
+    LP-FT: a trained head keeps the first steps from pulling the encoder towards a random classifier). The
+    number of epochs is fixed up front from a timed probe and the time budget; the full fine-tuning figure
+    set against the target is the variant with the higher dev accuracy.
 
 Every number in the tables is test accuracy on the official 3,080-text test split. Results go to
 benchmarks/results/banking77.json and banking77.png.
@@ -236,12 +239,15 @@ def main() -> int:
         tables["(b) BANKING77, full train split: test accuracy (%)"] = markdown_table(
             ["model", "trainable params", "epochs", "dev acc", "test acc", "test macro-F1", "train s"], rows
         )
-        full = results["finetune"].get("full fine-tuning (freeze: none)", {})
-        if full.get("test"):
+        full_runs = {name: r for name, r in results["finetune"].items() if r.get("freeze") == "none" and r.get("test")}
+        if full_runs:
+            chosen = max(full_runs, key=lambda name: full_runs[name]["dev_accuracy"])
             payload["target_full"] = {
                 "target": TARGET_FULL,
-                "measured": full["test"]["accuracy"],
-                "met": full["test"]["accuracy"] >= TARGET_FULL,
+                "variant": chosen,
+                "chosen_on": "dev accuracy",
+                "measured": full_runs[chosen]["test"]["accuracy"],
+                "met": full_runs[chosen]["test"]["accuracy"] >= TARGET_FULL,
             }
 
     payload["results"] = results
@@ -373,15 +379,22 @@ def few_shot(store, texts, labels, test_emb, test_labels, test_lower, args) -> d
 
 
 FT_HEAD_LR = 1e-2
-FT_VARIANTS = [  # name, freeze, encoder learning rate
+FT_VARIANTS = [  # name, freeze, encoder learning rate; a fresh head (bench_freezing.py reuses these runs)
     ("full fine-tuning (freeze: none)", "none", 5e-5),
     ("top 2 blocks (freeze: top)", "top", 1e-4),
 ]
+LPFT_NAME = "full fine-tuning from (a)'s head (LP-FT)"
+LPFT_HEAD_LR = 1e-3  # the head starts trained: a tenth of a fresh head's rate, as in the few-shot runs of (c)
 
 
 def fine_tune_config(train_path: str, freeze: str, enc_lr: float, epochs: int) -> dict:
     """The fine-tuning runs of part (b), shared with bench_freezing.py (a fresh head, like every strategy there)."""
     return config(train_path, freeze, FT_HEAD_LR, epochs, 2, encoder_lr=enc_lr)
+
+
+def lpft_config(train_path: str, init: str, epochs: int) -> dict:
+    """Part (b)'s LP-FT run: every weight trained, starting from the frozen-encoder model of part (a)."""
+    return config(train_path, "none", LPFT_HEAD_LR, epochs, 2, encoder_lr=5e-5, init_model=str(init))
 
 
 def fine_tune(store, train_path, train_texts, test_texts, test_labels, best_frozen, test_lower, args) -> dict:
@@ -390,23 +403,30 @@ def fine_tune(store, train_path, train_texts, test_texts, test_labels, best_froz
     n_dev = int(round(0.15 * len(train_texts)))
     n_train = len(train_texts) - n_dev
     sample = train_texts[::5]
-    jobs = {}
+    variants = {}  # name -> (run name, freeze, encoder lr, config for a number of epochs)
     for name, freeze, enc_lr in FT_VARIANTS:
+        make = lambda e, f=freeze, lr=enc_lr: fine_tune_config(train_path, f, lr, e)  # noqa: E731
+        variants[name] = (f"b77-ft-{freeze}", freeze, enc_lr, make)
+    if best_frozen is not None:
+        init = best_frozen["folder"]
+        variants[LPFT_NAME] = ("b77-lpft-none", "none", 5e-5, lambda e: lpft_config(train_path, init, e))
+    jobs = {}
+    for name, (run_name, _, _, make) in variants.items():
         jobs[name] = {
-            "costs": probe_costs(fine_tune_config(train_path, freeze, enc_lr, 1), sample),
+            "costs": probe_costs(make(1), sample),
             "sizes": (n_train, n_dev, len(test_texts)),
-            "done": lambda e, f=freeze, lr=enc_lr: is_done(f"b77-ft-{f}", fine_tune_config(train_path, f, lr, e)),
+            "done": lambda e, r=run_name, m=make: is_done(r, m(e)),
         }
     epochs, dropped, estimate = plan_shared_epochs(jobs, args.finetune_budget_min * 60, args.max_epochs, args.quick)
     print(
         f"  fine-tuning: {epochs} epoch(s), estimated {estimate / 60:.0f} min; not run: {sorted(dropped) or 'none'}",
         flush=True,
     )
-    for name, freeze, enc_lr in FT_VARIANTS:
+    for name, (run_name, freeze, enc_lr, make) in variants.items():
         if name in dropped:
             out[name] = {"skipped": dropped[name], "probe": jobs[name]["costs"]}
             continue
-        run = train_run(f"b77-ft-{freeze}", fine_tune_config(train_path, freeze, enc_lr, epochs))
+        run = train_run(run_name, make(epochs))
         if freeze == "top":
             probs, names, seconds = test_lower().probabilities(run.folder, [TASK])
         else:
@@ -414,7 +434,7 @@ def fine_tune(store, train_path, train_texts, test_texts, test_labels, best_froz
         out[name] = {
             "freeze": freeze,
             "encoder_lr": enc_lr,
-            "head_lr": FT_HEAD_LR,
+            "head_lr": LPFT_HEAD_LR if name == LPFT_NAME else FT_HEAD_LR,
             "epochs": epochs,
             "epochs_run": run.metrics["epochs_run"],
             "dev_accuracy": 100 * run.dev(TASK),

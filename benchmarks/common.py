@@ -606,19 +606,20 @@ def label_counts(labels: Sequence[str]) -> dict[str, int]:
 # --- time guards for fine-tuning ------------------------------------------------------------------------
 
 
-def probe_costs(config: dict, texts: Sequence[str], batches: int = 3, seed: int = 0) -> dict:
-    """Seconds per text for this config, timed on a few real batches of random training texts.
+def probe_costs(config: dict, texts: Sequence[str], batches: int = 8, seed: int = 0) -> dict:
+    """Seconds per text for this config, timed on a few real batches of training texts.
 
     Returns "train_per_text" (a training step: forward, loss, backward), "eval_per_text" (the dev pass the
     trainer makes each epoch), "once_per_text" (the one-off pass of frozen lower blocks that `freeze: top`
-    caches) and "full_per_text" (a whole-model forward pass, as for the test set). Random batches pad more
-    than the trainer's length-sorted ones, so estimates err long.
+    caches) and "full_per_text" (a whole-model forward pass, as for the test set). Batches are drawn the
+    trainer's way (`make_batches`: similar lengths together) from the sample's own length mix; purely random
+    batches pad far more and made fine-tuning estimates about twice too long.
     """
     import torch
     import torch.nn.functional as F
 
     from mtst.config import parse_config
-    from mtst.training import apply_freezing, build_model
+    from mtst.training import apply_freezing, build_model, make_batches
 
     parsed = parse_config(config)
     model = build_model(parsed)
@@ -626,13 +627,14 @@ def probe_costs(config: dict, texts: Sequence[str], batches: int = 3, seed: int 
     apply_freezing(model, parsed, parsed.epochs - 1 if strategy == "gradual" else 0, set())
     enc = model.encoder
     layer = enc.num_layers - parsed.encoder.top_layers if strategy == "top" else 0
-    rng = np.random.default_rng(seed)
+    ids = enc.tokenize(list(texts))[0]
+    drawn = make_batches(np.array([len(row) for row in ids]), parsed.batch_size, seed, 0)
     task = parsed.tasks[0].name
     totals = dict.fromkeys(("train_per_text", "eval_per_text", "once_per_text", "full_per_text"), 0.0)
     n = 0
     for step in range(batches + 1):  # the first batch warms up and is not counted
-        index = rng.choice(len(texts), size=min(parsed.batch_size, len(texts)), replace=False)
-        batch = enc.collate(enc.tokenize([texts[i] for i in index])[0])
+        index = drawn[step % len(drawn)]
+        batch = enc.collate([ids[i] for i in index])
         times = {}
         model.eval()
         t0 = time.perf_counter()
