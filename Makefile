@@ -62,5 +62,5 @@ reproduce: install
 	$(BIN)/python benchmarks/bench_clinc150.py
 	$(BIN)/python benchmarks/bench_multitask.py
 	$(BIN)/python benchmarks/bench_banking77.py --parts a,c,b --fewshot-budget-min 10 --finetune-budget-min 40 --max-epochs 4
-	$(BIN)/python benchmarks/bench_freezing.py --budget-min 40 --max-epochs 4
+	$(BIN)/python benchmarks/bench_freezing.py --budget-min 60 --max-epochs 4
 	$(BIN)/python benchmarks/collect_results.py
