@@ -28,7 +28,6 @@ from common import (
     banking77_labels,
     base_parser,
     dedupe,
-    figure_path,
     head_probabilities,
     is_done,
     load_banking77,
@@ -39,6 +38,7 @@ from common import (
     plan_shared_epochs,
     probe_costs,
     pyplot,
+    save_figure,
     score_probabilities,
     setup,
     subsample,
@@ -208,34 +208,9 @@ def main() -> int:
         results["finetune"] = fine_tune(
             store, train_path, train_texts, test_texts, test_labels, best_frozen, test_lower, args
         )
-        rows = []
-        if best_frozen is not None:
-            rows.append(
-                [
-                    "frozen encoder + linear head (a)",
-                    best_frozen["trainable"],
-                    best_frozen["epochs_run"],
-                    best_frozen["dev_accuracy"],
-                    best_frozen["test"]["accuracy"],
-                    best_frozen["test"]["macro_f1"],
-                    f"{best_frozen['train_seconds']:.0f}",
-                ]
-            )
+        rows = [run_row("frozen encoder + linear head (a)", best_frozen)] if best_frozen is not None else []
         for name, r in results["finetune"].items():
-            if r.get("skipped"):
-                rows.append([name, "-", "-", "-", "not run", "-", r["skipped"]])
-            else:
-                rows.append(
-                    [
-                        name,
-                        r["trainable"],
-                        r["epochs_run"],
-                        r["dev_accuracy"],
-                        r["test"]["accuracy"],
-                        r["test"]["macro_f1"],
-                        f"{r['train_seconds']:.0f}",
-                    ]
-                )
+            rows.append([name, "-", "-", "-", "not run", "-", r["skipped"]] if r.get("skipped") else run_row(name, r))
         tables["(b) BANKING77, full train split: test accuracy (%)"] = markdown_table(
             ["model", "trainable params", "epochs", "dev acc", "test acc", "test macro-F1", "train s"], rows
         )
@@ -255,6 +230,20 @@ def main() -> int:
     payload["figure"] = plot(results, quick)
     write_results("banking77", info, payload, tables, began)
     return 0
+
+
+def run_row(name: str, r: dict) -> list:
+    """A row of table (b): trainable params, epochs, dev acc, test acc, test macro-F1, train s."""
+    test = r["test"]
+    return [
+        name,
+        r["trainable"],
+        r["epochs_run"],
+        r["dev_accuracy"],
+        test["accuracy"],
+        test["macro_f1"],
+        f"{r['train_seconds']:.0f}",
+    ]
 
 
 def kind_name(kind: str) -> str:
@@ -501,11 +490,7 @@ def plot(results: dict, quick: bool):
         title="BANKING77 few-shot (mean ± std over 3 seeds)",
     )
     curve.legend(fontsize=8)
-    fig.tight_layout()
-    path = figure_path("banking77", quick)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, "banking77", quick)
 
 
 if __name__ == "__main__":

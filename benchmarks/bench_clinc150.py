@@ -22,13 +22,13 @@ from common import (
     EmbeddingStore,
     LowerBlocks,
     base_parser,
-    figure_path,
     head_probabilities,
     load_clinc150,
     markdown_table,
     plan_epochs,
     probe_costs,
     pyplot,
+    save_figure,
     setup,
     subsample,
     task_jsonl,
@@ -300,11 +300,7 @@ def plot(results: dict, quick: bool):
         ylim=(50, 100),
     )
     ax.legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
-    path = figure_path("clinc150", quick)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, "clinc150", quick)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,6 @@ from common import (
     banking77_labels,
     base_parser,
     dedupe,
-    figure_path,
     is_done,
     load_banking77,
     load_snips,
@@ -50,6 +49,7 @@ from common import (
     probe_costs,
     pyplot,
     read_jsonl,
+    save_figure,
     score_probabilities,
     setup,
     subsample,
@@ -514,11 +514,7 @@ def plot_curves(study: dict, key: str, quick: bool) -> Path:
     axes[-1].set(title="mean dev loss", xlabel="epoch", ylabel="cross-entropy")
     axes[0].legend(fontsize=7)
     fig.suptitle(f"Learning curves (history.jsonl): {study['dataset']}")
-    fig.tight_layout()
-    path = figure_path(f"freezing_{key}", quick)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, f"freezing_{key}", quick, dpi=100)
 
 
 def main() -> int:

@@ -28,7 +28,6 @@ from common import (
     banking77_labels,
     base_parser,
     dedupe,
-    figure_path,
     head_probabilities,
     load_banking77,
     load_smishing,
@@ -38,6 +37,7 @@ from common import (
     model_probabilities,
     norm_key,
     pyplot,
+    save_figure,
     score_probabilities,
     setup,
     stratified_split,
@@ -335,11 +335,7 @@ def plot(models: dict, names: list[str], quick: bool):
         title="One frozen encoder with three heads vs three single-task models (mean ± std over seeds)",
     )
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    path = figure_path("multitask", quick)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, "multitask", quick)
 
 
 if __name__ == "__main__":

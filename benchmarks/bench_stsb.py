@@ -10,7 +10,7 @@ import sys
 import time
 
 import numpy as np
-from common import base_parser, figure_path, load_stsb, markdown_table, pyplot, setup, write_results
+from common import base_parser, load_stsb, markdown_table, pyplot, save_figure, setup, write_results
 from scipy.stats import spearmanr
 
 PUBLISHED = 82.03
@@ -44,10 +44,7 @@ def main() -> int:
         ylabel="cosine of mtst embeddings",
         title=f"STS-B test: Spearman {rho:.2f} (published {PUBLISHED})",
     )
-    fig.tight_layout()
-    png = figure_path("stsb", args.quick)
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
+    png = save_figure(fig, "stsb", args.quick)
 
     table = markdown_table(
         ["split", "pairs", "Spearman x100 (mtst)", "published", "difference", f"within ±{TOLERANCE}", "encode s"],

@@ -586,8 +586,15 @@ def _json_default(value):
     raise TypeError(f"cannot store {type(value).__name__} in JSON")
 
 
-def figure_path(name: str, quick: bool) -> Path:
-    return result_path(name, quick, "png")
+def save_figure(fig, name: str, quick: bool, dpi: int = 110) -> Path:
+    """Lay out, save as benchmarks/results/<name>.png (or .quick.png) and close a matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path = result_path(name, quick, "png")
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
 
 
 def pyplot():
