@@ -128,6 +128,22 @@ def test_onnx_backend_answers_like_the_torch_model(trained, fp32_export, caplog)
         onnx_model.predict(["fine", "  "])
 
 
+def test_onnx_streams_give_the_same_answers(fp32_export):
+    from mtst.onnx_backend import OnnxModel
+    from mtst.streams import available_cores
+
+    one = OnnxModel.load(fp32_export, streams=1)
+    two = OnnxModel.load(fp32_export, streams=2)
+    assert (one.threads, two.threads) == (available_cores(), max(1, available_cores() // 2))
+    expected = one.run(texts(), batch_size=4)
+    got = two.run(texts(), batch_size=4)
+    np.testing.assert_allclose(got.embeddings, expected.embeddings, atol=1e-6)
+    for task in expected.probabilities:
+        np.testing.assert_allclose(got.probabilities[task], expected.probabilities[task], atol=1e-6)
+    with pytest.raises(MtstError, match="streams must be a whole number"):
+        OnnxModel.load(fp32_export, streams=0)
+
+
 def test_int8_export_agrees_with_fp32(trained, int8_export, fp32_export):
     from mtst.onnx_backend import OnnxModel
 
@@ -197,6 +213,15 @@ def test_cli_predicts_with_the_onnx_backend(fp32_export, tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["text"] for r in rows] == ["huggies size 4", "Happy Friday everyone!"]
     assert rows[0]["query_intent"]["label"] == "brand_search"
+    # Two streams answer the same; zero streams is a usage error.
+    streamed = tmp_path / "streamed.jsonl"
+    args = ["predict", "--model", str(fp32_export), "--backend", "onnx", "--input", str(texts_file)]
+    result = CliRunner().invoke(app, [*args, "--output", str(streamed), "--streams", "2"])
+    assert result.exit_code == 0, result.output
+    for ours, theirs in zip(rows, map(json.loads, streamed.read_text().splitlines()), strict=True):
+        assert ours["query_intent"]["label"] == theirs["query_intent"]["label"]
+        assert ours["query_intent"]["score"] == pytest.approx(theirs["query_intent"]["score"], abs=1e-6)
+    assert CliRunner().invoke(app, [*args, "--output", str(streamed), "--streams", "0"]).exit_code == 2
     refused = CliRunner().invoke(
         app, ["predict", "--model", str(fp32_export), "--backend", "onnx", "--precision", "bf16", "x"]
     )

@@ -142,19 +142,19 @@ def evaluate(
             print(f"  {label:>{width}}  " + " ".join(f"{v:>8}" for v in row))
 
 
-def load_backend(model: Path, backend: str, precision: str):
+def load_backend(model: Path, backend: str, precision: str, streams: int | None = None):
     """A MultiTaskModel (torch) or an OnnxModel (an `mtst export` folder); both answer .predict."""
     if backend == "onnx":
         if precision != "fp32":
             raise MtstError("--precision applies to the torch backend only; an ONNX export fixes its own precision")
         from mtst.onnx_backend import OnnxModel
 
-        return OnnxModel.load(model)
+        return OnnxModel.load(model, streams=1 if streams is None else streams)
     if backend != "torch":
         raise MtstError(f"unknown backend {backend!r}; choose torch or onnx")
     from mtst.model import MultiTaskModel
 
-    return MultiTaskModel.load(model, precision=precision)
+    return MultiTaskModel.load(model, precision=precision, streams=streams)
 
 
 @app.command()
@@ -173,6 +173,10 @@ def predict(
         str | None, typer.Option(help="With --input/--output: only block i of n of the input, as i/n.")
     ] = None,
     chunk_size: Annotated[int, typer.Option(help="Texts read, predicted and written at a time.", min=1)] = 4096,
+    streams: Annotated[
+        int | None,
+        typer.Option(help="Batches run at once on CPU (default: one per core for torch, 1 for onnx).", min=1),
+    ] = None,
 ) -> None:
     """Each text's label and probability for every task."""
     from mtst.prediction_io import parse_shard, predict_stream, prediction_row
@@ -181,7 +185,7 @@ def predict(
     streaming = input_file is not None and output is not None and not texts
     if (resume or shard) and not streaming:
         raise MtstError("--resume and --shard need --input FILE and --output FILE")
-    loaded = load_backend(model, backend, precision)
+    loaded = load_backend(model, backend, precision, streams)
     names = loaded.check_tasks([t.strip() for t in tasks.split(",") if t.strip()] if tasks else None)
     if streaming:
         predict_stream(

@@ -1,12 +1,12 @@
 """Choosing where the model runs and at what precision."""
 
 import logging
-import os
 from functools import cache
 
 import torch
 
 from mtst.errors import MtstError
+from mtst.streams import available_cores
 
 log = logging.getLogger("mtst")
 PRECISIONS = ("fp32", "bf16")
@@ -53,9 +53,6 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 
 def set_cpu_threads() -> int:
     """Use every core this process may run on (torch's default can count fewer or more)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
+    cores = available_cores()
     torch.set_num_threads(cores)
     return cores

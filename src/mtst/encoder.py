@@ -6,8 +6,9 @@ beyond the encoder's own folder.
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import nullcontext
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,14 @@ from tqdm.auto import tqdm
 from mtst.device import pick_device, resolve_precision, set_cpu_threads
 from mtst.errors import MtstError
 from mtst.inputs import validate_texts
+from mtst.streams import length_sorted_batches, map_batches, resolve_streams, threads_per_stream
 
 log = logging.getLogger("mtst")
 
 DEFAULT_MAX_LENGTH = 256  # all-MiniLM-L6-v2 was trained on at most 256 tokens
+
+# torch's thread count is process-wide: one streamed job at a time may change it (and restores it).
+_TORCH_THREADS = threading.Lock()
 
 
 def default_encoder_path() -> Path:
@@ -51,6 +56,25 @@ def check_model_folder(path: Path) -> None:
         )
 
 
+@contextmanager
+def stream_threads(streams: int) -> Iterator[Callable[[], None] | None]:
+    """While `streams` > 1: a setup giving each stream thread its share of torch's threads.
+
+    torch.set_num_threads also sets the process-wide default, so the caller's count is put back after,
+    and one streamed job at a time may do this.
+    """
+    if streams <= 1:
+        yield None
+        return
+    with _TORCH_THREADS:
+        before = torch.get_num_threads()
+        each = threads_per_stream(streams, before)
+        try:
+            yield lambda: torch.set_num_threads(each)
+        finally:
+            torch.set_num_threads(before)
+
+
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """Average the token vectors, counting only real tokens (padding has mask 0)."""
     mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
@@ -68,6 +92,7 @@ class SentenceEncoder(nn.Module):
         max_length: int = DEFAULT_MAX_LENGTH,
         device: str | torch.device | None = None,
         precision: str = "fp32",
+        streams: int | None = None,
     ) -> None:
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
@@ -84,6 +109,8 @@ class SentenceEncoder(nn.Module):
         self.precision = resolve_precision(precision, target)
         if target.type == "cpu":
             set_cpu_threads()
+        # Batches run at once on CPU (mtst.streams); a GPU takes one batch at a time.
+        self.streams = resolve_streams(streams) if target.type == "cpu" else 1
         self.to(target)
         self.eval()
 
@@ -166,13 +193,30 @@ class SentenceEncoder(nn.Module):
             hidden = block(hidden, mask)
         return hidden
 
-    def length_sorted_batches(self, ids: Sequence[list[int]], batch_size: int) -> Iterator[list[int]]:
+    def length_sorted_batches(self, ids: Sequence[list[int]], batch_size: int) -> list[list[int]]:
         """Indices grouped by token count, longest first, so each batch pads little."""
-        if batch_size < 1:
-            raise MtstError(f"batch_size must be at least 1, got {batch_size}")
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        for start in range(0, len(order), batch_size):
-            yield order[start : start + batch_size]
+        return length_sorted_batches([len(row) for row in ids], batch_size)
+
+    def run_batches(
+        self,
+        ids: Sequence[list[int]],
+        batch_size: int,
+        work: Callable[[list[int]], None],
+        desc: str = "encode",
+        show_progress: bool = False,
+    ) -> None:
+        """work(indices) for length-sorted batches of ids, `self.streams` at a time, without autograd."""
+        batches = length_sorted_batches([len(row) for row in ids], batch_size, self.streams)
+
+        def guarded(index: list[int]) -> None:
+            with torch.inference_mode():  # thread-local: every stream thread enters it itself
+                work(index)
+
+        streams = min(self.streams, len(batches))
+        bar = tqdm(total=len(batches), desc=desc, unit="batch", leave=False, disable=not show_progress)
+        with stream_threads(streams) as setup, bar:
+            for _ in map_batches(guarded, batches, streams, setup):
+                bar.update()
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, show_progress: bool = False) -> np.ndarray:
         """Embed texts: an (n, dim) float32 array, rows in the caller's order."""
@@ -182,12 +226,14 @@ class SentenceEncoder(nn.Module):
             return out
         ids, cut = self.tokenize(texts)
         self.warn_truncated(cut, len(texts))
-        batches = list(self.length_sorted_batches(ids, batch_size))
+
+        def embed(index: list[int]) -> None:
+            out[index] = self(**self.collate([ids[i] for i in index])).cpu().numpy()
+
         was_training = self.training
         self.eval()  # no dropout: the same text always gives the same vector
-        with torch.inference_mode():
-            for index in tqdm(batches, desc="encode", disable=not show_progress, unit="batch"):
-                batch = self.collate([ids[i] for i in index])
-                out[index] = self(**batch).cpu().numpy()
-        self.train(was_training)
+        try:
+            self.run_batches(ids, batch_size, embed, show_progress=show_progress)
+        finally:
+            self.train(was_training)
         return out

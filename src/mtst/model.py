@@ -88,15 +88,19 @@ class MultiTaskModel(nn.Module):
             return Outputs(embeddings, probs)
         ids, cut = enc.tokenize(texts)
         enc.warn_truncated(cut, len(texts))
+
+        def score(index: list[int]) -> None:
+            emb, logits = self(**enc.collate([ids[i] for i in index]), tasks=names)
+            embeddings[index] = emb.cpu().numpy()
+            for n in names:
+                probs[n][index] = torch.softmax(logits[n].float(), dim=-1).cpu().numpy()
+
         was_training = self.training
         self.eval()
-        with torch.inference_mode():
-            for index in enc.length_sorted_batches(ids, batch_size):
-                emb, logits = self(**enc.collate([ids[i] for i in index]), tasks=names)
-                embeddings[index] = emb.cpu().numpy()
-                for n in names:
-                    probs[n][index] = torch.softmax(logits[n].float(), dim=-1).cpu().numpy()
-        self.train(was_training)
+        try:
+            enc.run_batches(ids, batch_size, score)
+        finally:
+            self.train(was_training)
         return Outputs(embeddings, probs)
 
     def predictions(self, outputs: Outputs) -> list[dict[str, Prediction]]:
@@ -148,13 +152,22 @@ class MultiTaskModel(nn.Module):
 
     @classmethod
     def load(
-        cls, directory: str | Path, device: str | torch.device | None = None, precision: str = "fp32"
+        cls,
+        directory: str | Path,
+        device: str | torch.device | None = None,
+        precision: str = "fp32",
+        streams: int | None = None,
     ) -> "MultiTaskModel":
-        """Open a folder written by save(); raises MtstError naming the path if it is not one."""
+        """Open a folder written by save(); raises MtstError naming the path if it is not one.
+
+        streams: batches run at once on CPU (default: one per core; 1 runs one batch on every core).
+        """
         folder = Path(directory)
         check_model_folder(folder)
         task_file = read_task_file(folder / TASKS_FILE)
-        encoder = SentenceEncoder(folder, max_length=task_file.max_length, device=device, precision=precision)
+        encoder = SentenceEncoder(
+            folder, max_length=task_file.max_length, device=device, precision=precision, streams=streams
+        )
         model = cls(encoder, task_file.tasks)
         try:
             state = load_file(folder / HEADS_FILE, device=str(model.device))

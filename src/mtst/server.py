@@ -256,7 +256,9 @@ def load_model(settings: ServerSettings):
         return OnnxModel.load(settings.model)
     from mtst.model import MultiTaskModel
 
-    model = MultiTaskModel.load(settings.model, precision=settings.precision)
+    # One batch at a time on every core but one (below): the server's own batching merges requests, and
+    # these settings are the ones docs/serving.md measured.
+    model = MultiTaskModel.load(settings.model, precision=settings.precision, streams=1)
     if model.device.type == "cpu":
         leave_a_core_for_http()
     return model

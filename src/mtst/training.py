@@ -214,13 +214,14 @@ class Trainer:
         """Run the frozen lower blocks once; keep each text's token vectors (without padding)."""
         enc, layer = self.model.encoder, self.frozen_blocks()
         hidden: list[torch.Tensor | None] = [None] * len(ids)
+
+        def run_lower(index: list[int]) -> None:
+            out = enc.hidden_below(layer, **enc.collate([ids[i] for i in index]))
+            for row, i in enumerate(index):
+                hidden[i] = out[row, : len(ids[i])].clone()
+
         enc.eval()
-        with torch.inference_mode():
-            batches = list(enc.length_sorted_batches(ids, 64))
-            for index in tqdm(batches, desc="lower blocks", leave=False, disable=self.quiet, unit="batch"):
-                out = enc.hidden_below(layer, **enc.collate([ids[i] for i in index]))
-                for row, i in enumerate(index):
-                    hidden[i] = out[row, : len(ids[i])].clone()
+        enc.run_batches(ids, 64, run_lower, desc="lower blocks", show_progress=not self.quiet)
         return hidden
 
     def make_optimizer(self) -> None:
