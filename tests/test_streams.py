@@ -85,7 +85,8 @@ def test_streams_give_the_same_embeddings(one_stream, three_streams):
     np.testing.assert_allclose(three_streams.encode(texts[:5]), expected[:5], atol=1e-6)
 
 
-def test_each_stream_gets_its_share_of_threads_and_the_count_is_restored(three_streams):
+@pytest.mark.parametrize("torch_threads", [3, 6])
+def test_each_stream_gets_its_share_of_threads_and_the_count_is_restored(three_streams, torch_threads):
     before = torch.get_num_threads()
     seen: dict[int, int] = {}
     lock = threading.Lock()
@@ -95,10 +96,26 @@ def test_each_stream_gets_its_share_of_threads_and_the_count_is_restored(three_s
             seen[threading.get_ident()] = torch.get_num_threads()
 
     ids, _ = three_streams.tokenize(varied_texts())
-    three_streams.run_batches(ids, 4, work)
-    assert 1 < len(seen) <= 3
-    assert set(seen.values()) == {max(1, before // 3)}
-    assert torch.get_num_threads() == before
+    torch.set_num_threads(torch_threads)  # whatever this machine has: the split is what is checked
+    try:
+        three_streams.run_batches(ids, 4, work)
+        assert 1 < len(seen) <= 3 and threading.get_ident() not in seen
+        assert set(seen.values()) == {torch_threads // 3}
+        assert torch.get_num_threads() == torch_threads
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_caller_who_limits_torch_threads_gets_no_more_streams(three_streams):
+    before = torch.get_num_threads()
+    seen: set[int] = set()
+    ids, _ = three_streams.tokenize(varied_texts())
+    torch.set_num_threads(1)
+    try:
+        three_streams.run_batches(ids, 4, lambda index: seen.add(threading.get_ident()))
+        assert seen == {threading.get_ident()} and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_an_error_in_one_stream_reaches_the_caller_and_threads_are_restored(three_streams, monkeypatch):

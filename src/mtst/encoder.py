@@ -206,13 +206,15 @@ class SentenceEncoder(nn.Module):
         show_progress: bool = False,
     ) -> None:
         """work(indices) for length-sorted batches of ids, `self.streams` at a time, without autograd."""
-        batches = length_sorted_batches([len(row) for row in ids], batch_size, self.streams)
+        # Never more streams than torch has threads: a caller who set torch.set_num_threads(1) gets one core.
+        streams = min(self.streams, torch.get_num_threads())
+        batches = length_sorted_batches([len(row) for row in ids], batch_size, streams)
 
         def guarded(index: list[int]) -> None:
             with torch.inference_mode():  # thread-local: every stream thread enters it itself
                 work(index)
 
-        streams = min(self.streams, len(batches))
+        streams = min(streams, len(batches))
         bar = tqdm(total=len(batches), desc=desc, unit="batch", leave=False, disable=not show_progress)
         with stream_threads(streams) as setup, bar:
             for _ in map_batches(guarded, batches, streams, setup):
