@@ -728,19 +728,12 @@ class LowerBlocks:
     """
 
     def __init__(self, store: EmbeddingStore, texts: Sequence[str], top_layers: int) -> None:
-        import torch
-
         enc = store.encoder
         self.layer = enc.num_layers - top_layers
         self.reference = {k: v.clone() for k, v in enc.transformer.state_dict().items() if self._lower(k)}
         self.ids, _ = enc.tokenize(list(texts))
-        self.hidden: list = [None] * len(self.ids)
         began = time.perf_counter()
-        with torch.inference_mode():
-            for index in enc.length_sorted_batches(self.ids, 64):
-                out = enc.hidden_below(self.layer, **enc.collate([self.ids[i] for i in index]))
-                for row, i in enumerate(index):
-                    self.hidden[i] = out[row, : len(self.ids[i])].clone()
+        self.hidden = enc.lower_block_outputs(self.ids, self.layer)
         self.seconds = time.perf_counter() - began
 
     def _lower(self, key: str) -> bool:
@@ -761,16 +754,18 @@ class LowerBlocks:
         if moved:
             raise RuntimeError(f"{folder}: lower-block weights differ from the shipped encoder ({moved[:3]} ...)")
         probs = {t: np.zeros((len(self.ids), len(model.tasks[t].labels)), np.float32) for t in tasks}
+
+        def score(index: list[int]) -> None:
+            rows = [self.hidden[i] for i in index]
+            padded = nn.utils.rnn.pad_sequence(rows, batch_first=True)
+            mask = torch.zeros(padded.shape[:2], dtype=torch.long)
+            for r, t in enumerate(rows):
+                mask[r, : len(t)] = 1
+            emb = enc.forward_from(self.layer, padded, mask)
+            for t in tasks:
+                probs[t][index] = torch.softmax(model.heads[t](emb).float(), -1).numpy()
+
         began = time.perf_counter()
-        with torch.inference_mode():
-            for index in enc.length_sorted_batches(self.ids, 64):
-                rows = [self.hidden[i] for i in index]
-                padded = nn.utils.rnn.pad_sequence(rows, batch_first=True)
-                mask = torch.zeros(padded.shape[:2], dtype=torch.long)
-                for r, t in enumerate(rows):
-                    mask[r, : len(t)] = 1
-                emb = enc.forward_from(self.layer, padded, mask)
-                for t in tasks:
-                    probs[t][index] = torch.softmax(model.heads[t](emb).float(), -1).numpy()
+        enc.run_batches(self.ids, 64, score)
         labels = {t: list(model.tasks[t].labels) for t in tasks}
         return probs, labels, time.perf_counter() - began

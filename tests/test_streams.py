@@ -1,6 +1,7 @@
 """Batches run several at a time on CPU (mtst.streams): same answers, every core busy, nothing left changed."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -94,6 +95,7 @@ def test_each_stream_gets_its_share_of_threads_and_the_count_is_restored(three_s
     def work(index: list[int]) -> None:
         with lock:
             seen[threading.get_ident()] = torch.get_num_threads()
+        time.sleep(0.02)  # busy like a real batch, so the pool starts its other threads instead of reusing one
 
     ids, _ = three_streams.tokenize(varied_texts())
     torch.set_num_threads(torch_threads)  # whatever this machine has: the split is what is checked

@@ -193,10 +193,6 @@ class SentenceEncoder(nn.Module):
             hidden = block(hidden, mask)
         return hidden
 
-    def length_sorted_batches(self, ids: Sequence[list[int]], batch_size: int) -> list[list[int]]:
-        """Indices grouped by token count, longest first, so each batch pads little."""
-        return length_sorted_batches([len(row) for row in ids], batch_size)
-
     def run_batches(
         self,
         ids: Sequence[list[int]],
@@ -205,7 +201,7 @@ class SentenceEncoder(nn.Module):
         desc: str = "encode",
         show_progress: bool = False,
     ) -> None:
-        """work(indices) for length-sorted batches of ids, `self.streams` at a time, without autograd."""
+        """work(indices) for length-sorted batches of ids, `self.streams` at a time, in eval mode without autograd."""
         # Never more streams than torch has threads: a caller who set torch.set_num_threads(1) gets one core.
         streams = min(self.streams, torch.get_num_threads())
         batches = length_sorted_batches([len(row) for row in ids], batch_size, streams)
@@ -216,9 +212,14 @@ class SentenceEncoder(nn.Module):
 
         streams = min(streams, len(batches))
         bar = tqdm(total=len(batches), desc=desc, unit="batch", leave=False, disable=not show_progress)
-        with stream_threads(streams) as setup, bar:
-            for _ in map_batches(guarded, batches, streams, setup):
-                bar.update()
+        was_training = self.training
+        self.eval()  # no dropout: the same text always gives the same vector
+        try:
+            with stream_threads(streams) as setup, bar:
+                for _ in map_batches(guarded, batches, streams, setup):
+                    bar.update()
+        finally:
+            self.train(was_training)
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, show_progress: bool = False) -> np.ndarray:
         """Embed texts: an (n, dim) float32 array, rows in the caller's order."""
@@ -232,10 +233,17 @@ class SentenceEncoder(nn.Module):
         def embed(index: list[int]) -> None:
             out[index] = self(**self.collate([ids[i] for i in index])).cpu().numpy()
 
-        was_training = self.training
-        self.eval()  # no dropout: the same text always gives the same vector
-        try:
-            self.run_batches(ids, batch_size, embed, show_progress=show_progress)
-        finally:
-            self.train(was_training)
+        self.run_batches(ids, batch_size, embed, show_progress=show_progress)
         return out
+
+    def lower_block_outputs(self, ids: Sequence[list[int]], layer: int, show_progress: bool = False) -> list:
+        """Each text's token vectors after the first `layer` blocks, without padding: computed once, to cache."""
+        hidden: list[torch.Tensor | None] = [None] * len(ids)
+
+        def run_lower(index: list[int]) -> None:
+            out = self.hidden_below(layer, **self.collate([ids[i] for i in index]))
+            for row, i in enumerate(index):
+                hidden[i] = out[row, : len(ids[i])].clone()
+
+        self.run_batches(ids, 64, run_lower, desc="lower blocks", show_progress=show_progress)
+        return hidden

@@ -75,7 +75,7 @@ class OnnxModel:
         self.tokenizer.enable_truncation(self.max_length)
         self.tokenizer.no_padding()
         # Batches run `streams` at a time (mtst.streams), each on `threads` cores. One stream on every core by
-        # default: onnxruntime's own thread pool already keeps cores busy, so several streams gain only 3-10%
+        # default: onnxruntime's own thread pool already keeps cores busy, so several streams gain only 3-14%
         # while holding several batches' activations (+300 MB peak on the benchmark) and giving a lone
         # request fewer cores.
         self.streams = resolve_streams(streams)
@@ -92,7 +92,7 @@ class OnnxModel:
     def load(cls, directory: str | Path, threads: int | None = None, streams: int = 1) -> "OnnxModel":
         """Open a folder written by `mtst export`; raises MtstError naming the path if it is not one.
 
-        streams: batches run at once (bulk jobs: one per core is 3-10% faster); threads: cores each uses
+        streams: batches run at once (bulk jobs: one per core is 3-14% faster); threads: cores each uses
         (default: its share of the cores).
         """
         folder = Path(directory)

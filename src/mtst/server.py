@@ -9,7 +9,6 @@ import asyncio
 import base64
 import json
 import logging
-import os
 import secrets
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from starlette.exceptions import HTTPException
 from mtst import __version__
 from mtst.batching import Batcher, QueueFull, ShuttingDown
 from mtst.errors import MtstError
+from mtst.streams import available_cores
 
 log = logging.getLogger("mtst")
 
@@ -274,7 +274,7 @@ def leave_a_core_for_http() -> int:
     """
     import torch
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = available_cores()
     if cores >= 2 and torch.get_num_threads() >= cores:
         torch.set_num_threads(cores - 1)
     return torch.get_num_threads()

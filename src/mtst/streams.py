@@ -2,8 +2,8 @@
 
 One batch spread over every core leaves cores waiting in the many small steps between the matrix
 products (attention softmax, layer norm, GELU, thread hand-offs). Batches side by side, one core
-each, keep every core busy: on 2 cores, 2 streams encode about 1.16x (torch) and 1.10x (onnxruntime)
-more texts a second, with the same embeddings (benchmarks/bench_inference.py measures it).
+each, keep every core busy: on 2 cores, 2 streams encode 1.15-1.24x (torch) and about 1.1x
+(onnxruntime) more texts a second, with the same embeddings (benchmarks/bench_inference.py measures it).
 
 Free of torch, so the ONNX backend can use it too.
 """

@@ -203,26 +203,12 @@ class Trainer:
                 self.world.barrier()
             split.embeddings = torch.from_numpy(emb).to(self.model.device)
         elif self.cache_hidden:
-            split.hidden = self.lower_block_outputs(ids)
+            split.hidden = self.model.encoder.lower_block_outputs(ids, self.frozen_blocks(), not self.quiet)
         self.caching_seconds += time.perf_counter() - began
         return split
 
     def frozen_blocks(self) -> int:
         return self.model.encoder.num_layers - self.config.encoder.top_layers
-
-    def lower_block_outputs(self, ids: list[list[int]]) -> list[torch.Tensor]:
-        """Run the frozen lower blocks once; keep each text's token vectors (without padding)."""
-        enc, layer = self.model.encoder, self.frozen_blocks()
-        hidden: list[torch.Tensor | None] = [None] * len(ids)
-
-        def run_lower(index: list[int]) -> None:
-            out = enc.hidden_below(layer, **enc.collate([ids[i] for i in index]))
-            for row, i in enumerate(index):
-                hidden[i] = out[row, : len(ids[i])].clone()
-
-        enc.eval()
-        enc.run_batches(ids, 64, run_lower, desc="lower blocks", show_progress=not self.quiet)
-        return hidden
 
     def make_optimizer(self) -> None:
         cfg = self.config
