@@ -9,6 +9,8 @@ machine record), so the page cannot drift from the measurements. `make reproduce
 import json
 from pathlib import Path
 
+from readme_tables import write_readme
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 PAGE = ROOT / "docs" / "results.md"
@@ -128,6 +130,7 @@ def main() -> None:
             out += ["", f"![{Path(figure).stem}](../{figure})"]
     PAGE.write_text("\n".join(out) + "\n")
     print(f"wrote {PAGE.relative_to(ROOT)}")
+    write_readme()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,29 @@
+"""The README's measured figures are the ones in benchmarks/results/, not numbers typed by hand."""
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_tables():
+    spec = importlib.util.spec_from_file_location("readme_tables", ROOT / "benchmarks" / "readme_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_readme_results_section_is_the_one_written_from_the_result_files():
+    tables = readme_tables()
+    current = tables.readme_section((ROOT / "README.md").read_text())
+    assert current, "README.md lost its results markers"
+    assert current == tables.section(), (
+        "README figures differ from benchmarks/results/: run benchmarks/readme_tables.py"
+    )
+
+
+def test_every_results_table_row_has_a_measured_figure():
+    rows = [r for r in readme_tables().results_table()[2:]]
+    assert len(rows) >= 6
+    for row in rows:
+        assert any(ch.isdigit() for ch in row.split("|")[2]), row
