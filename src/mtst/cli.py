@@ -254,6 +254,37 @@ def export(
     print(f"exported to {path}")
 
 
+@app.command()
+def behaviour(
+    model: Annotated[Path, typer.Option(help="A trained mtst model folder (or an ONNX export with --backend onnx).")],
+    suite: Annotated[Path, typer.Option(help="A folder of behaviour YAML files.")] = Path("behaviour/app"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")] = False,
+    output: Annotated[Path | None, typer.Option(help="Also write the JSON report here.")] = None,
+    min_pass: Annotated[
+        float | None, typer.Option(help="Exit with status 1 when a capability's pass rate is below this.")
+    ] = None,
+    show: Annotated[int, typer.Option(help="Failures shown per capability in the table.")] = 2,
+    backend: Annotated[str, typer.Option(help="torch or onnx.")] = "torch",
+    batch_size: int = 32,
+) -> None:
+    """Behavioural tests (MFT, INV, DIR): pass rates per capability of a suite."""
+    from mtst.behaviour import below, format_table, load_suite, report, run_suite
+
+    capabilities = load_suite(suite)  # a broken suite is reported before the model is loaded
+    results = run_suite(load_backend(model, backend, "fp32"), capabilities, batch_size)
+    summary = {"model": str(model), "suite": str(suite), **report(results)}
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary) if as_json else format_table(results, show))
+    if min_pass is not None:
+        low = below(results, min_pass)
+        if low:
+            names = ", ".join(f"{r.capability.name} ({r.pass_rate:.0%})" for r in low)
+            print(f"below {min_pass:.0%}: {names}", file=sys.stderr)
+            raise typer.Exit(1)
+
+
 @data_app.command("check")
 def data_check(files: Annotated[list[Path], typer.Argument(help="JSONL files to validate.")]) -> None:
     """Validate labelled files against the task specs and print label counts per task."""
