@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo train test lint data bench reproduce clean browser
+.PHONY: install demo train test lint data bench reproduce clean browser behaviour
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,11 @@ models/default/tasks.json: $(VENV)/.installed configs/app.yaml data/app/train.js
 demo: models/default/tasks.json
 	$(BIN)/mtst evaluate --model models/default --data data/app/test.jsonl
 	$(BIN)/mtst demo --model models/default
+
+# Behavioural tests (MFT, INV, DIR per capability) on the default model: behaviour/README.md.
+# Reports pass rates; add --min-pass 0.9 to fail on a weak capability.
+behaviour: models/default/tasks.json
+	$(BIN)/mtst behaviour --model models/default --suite behaviour/app --output benchmarks/results/behaviour.json
 
 train: install
 	$(BIN)/mtst train --config configs/app.yaml --output models/default

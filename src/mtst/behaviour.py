@@ -59,6 +59,7 @@ class Capability:
 class CapabilityResult:
     capability: Capability
     passed: int
+    bases_passed: int = 0  # cases whose original text got its answers (for INV and DIR: the perturbation's chance)
     failures: list[dict] = field(default_factory=list)  # one per failed case: its first failed check
 
     @property
@@ -231,10 +232,13 @@ def run_suite(model: object, capabilities: list[Capability], batch_size: int = 3
         result = CapabilityResult(cap, passed=0)
         for case in cap.cases:
             failure = first_failure(case, got)
+            if failure is None or failure["variant"]:
+                result.bases_passed += 1
             if failure is None:
                 result.passed += 1
             else:
                 result.failures.append(failure)
+        result.failures.sort(key=lambda f: not f["variant"])  # failures of the perturbation itself first
         results.append(result)
     return results
 
@@ -280,6 +284,7 @@ def report(results: list[CapabilityResult], max_failures: int = 5) -> dict:
                 "cases": r.total,
                 "passed": r.passed,
                 "pass_rate": round(r.pass_rate, 4),
+                "bases_passed": r.bases_passed,
                 "failures": r.failures[:max_failures],
             }
             for r in results
@@ -295,13 +300,17 @@ def one_line(text: str, width: int = 70) -> str:
 
 
 def format_table(results: list[CapabilityResult], show: int = 2) -> str:
-    """The per-capability table, then the first failures of each capability that has some."""
+    """The per-capability table, then the first failures of each capability that has some.
+
+    "base ok" (INV, DIR): cases whose original text was answered right, so the perturbation was tested.
+    """
     width = max([len(r.capability.name) for r in results] + [10])
-    lines = [f"{'capability':<{width}}  type  {'task':<15}  cases   pass", "-" * (width + 38)]
+    lines = [f"{'capability':<{width}}  type  {'task':<15}  cases   pass  base ok", "-" * (width + 47)]
     for r in results:
         c = r.capability
-        lines.append(f"{c.name:<{width}}  {c.type:<4}  {c.task:<15}  {r.total:>5}  {r.pass_rate:>5.0%}")
-    lines.append("-" * (width + 38))
+        base = f"{r.bases_passed}/{r.total}" if c.type != "MFT" else ""
+        lines.append(f"{c.name:<{width}}  {c.type:<4}  {c.task:<15}  {r.total:>5}  {r.pass_rate:>5.0%}  {base:>7}")
+    lines.append("-" * (width + 47))
     for kind, v in rate_by_type(results).items():
         lines.append(f"{'all ' + kind:<{width}}  {kind:<4}  {'':<15}  {v['cases']:>5}  {v['pass_rate']:>5.0%}")
     failing = [r for r in results if r.failures and show > 0]
