@@ -39,35 +39,57 @@ def write_vectors(vectors: np.ndarray, output: Path) -> None:
 
 
 def embed_file(input_file: Path, output: Path, model: Path | None, batch_size: int, precision: str) -> int:
-    """Embed a file chunk by chunk; .npy is written through a memory map, so memory stays bounded."""
+    """Embed a file chunk by chunk; .npy is written through a memory map, so memory stays bounded.
+
+    Rows go to a partial file beside the output, renamed into place only when every text is embedded:
+    on any failure (a model error, a full disk, Ctrl-C) the partial file is removed and no output appears.
+    """
     if output.suffix not in (".npy", ".jsonl", ".ndjson"):
         raise MtstError(f"output {output} must end in .npy or .jsonl")
     encoder = load_encoder(model, precision)
     total = count_lines(input_file)
-    written = 0
+    partial = output.with_suffix(".partial" + output.suffix)
     progress = tqdm(total=total, desc="embed", unit="text")
-    if output.suffix == ".npy":
-        # The line count bounds the row count; blank lines are dropped and the file trimmed at the end.
-        partial = output.with_suffix(".partial.npy")
-        array = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=(total, encoder.dim))
+    try:
+        if output.suffix == ".npy":
+            written = _embed_to_npy(encoder, input_file, partial, total, batch_size, progress)
+        else:
+            written = _embed_to_jsonl(encoder, input_file, partial, batch_size, progress)
+        partial.replace(output)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        progress.close()
+    return written
+
+
+def _embed_to_npy(encoder, input_file: Path, partial: Path, total: int, batch_size: int, progress) -> int:
+    # The line count bounds the row count; blank lines are dropped and the file trimmed at the end.
+    array = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=(total, encoder.dim))
+    written = 0
+    for chunk in chunks(iter_texts(input_file), CHUNK):
+        array[written : written + len(chunk)] = encoder.encode(chunk, batch_size=batch_size)
+        written += len(chunk)
+        progress.update(len(chunk))
+    array.flush()
+    del array
+    if written != total:  # rewrite the kept rows to a second partial file, then swap it in
+        trimmed = partial.with_suffix(".trim.npy")
+        try:
+            np.save(trimmed, np.load(partial, mmap_mode="r")[:written])
+            trimmed.replace(partial)
+        finally:
+            trimmed.unlink(missing_ok=True)
+    return written
+
+
+def _embed_to_jsonl(encoder, input_file: Path, partial: Path, batch_size: int, progress) -> int:
+    written = 0
+    with partial.open("w") as f:
         for chunk in chunks(iter_texts(input_file), CHUNK):
-            array[written : written + len(chunk)] = encoder.encode(chunk, batch_size=batch_size)
+            for row in encoder.encode(chunk, batch_size=batch_size):
+                f.write(json.dumps({"embedding": row.tolist()}) + "\n")
             written += len(chunk)
             progress.update(len(chunk))
-        array.flush()
-        del array
-        if written != total:
-            full = np.load(partial, mmap_mode="r")
-            np.save(output, full[:written])
-            partial.unlink()
-        else:
-            partial.rename(output)
-    else:
-        with output.open("w") as f:
-            for chunk in chunks(iter_texts(input_file), CHUNK):
-                for row in encoder.encode(chunk, batch_size=batch_size):
-                    f.write(json.dumps({"embedding": row.tolist()}) + "\n")
-                written += len(chunk)
-                progress.update(len(chunk))
-    progress.close()
     return written

@@ -9,10 +9,14 @@ import asyncio
 import base64
 import json
 import logging
+import re
 import secrets
+import signal
+import threading
 import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -28,7 +32,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 from starlette.exceptions import HTTPException
 
 from mtst import __version__
-from mtst.batching import Batcher, QueueFull, ShuttingDown
+from mtst.batching import Batcher, BatchFailed, CollectorDied, QueueFull, ShuttingDown
 from mtst.errors import MtstError
 from mtst.streams import available_cores
 
@@ -38,6 +42,10 @@ BACKENDS = ("torch", "onnx")
 INLINE_TOKENIZE_CHARS = 4096  # requests up to this size are tokenized on the event loop (well under 1 ms)
 OPEN_PATHS = frozenset({"/health", "/"})  # the demo page holds no data; it asks for the key itself
 ROUTES = frozenset({"/", "/health", "/info", "/metrics", "/v1/embeddings", "/v1/predict", "/docs", "/openapi.json"})
+# Every request gets an id (the caller's X-Request-ID when it is a sane one), sent back in X-Request-ID and named in
+# 500 answers and the log, so a failure a client saw can be found in the server log.
+REQUEST_ID = ContextVar("mtst_request_id", default="-")
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 @dataclass
@@ -231,6 +239,9 @@ class Metrics:
             buckets=(16, 64, 256, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072),
         )
         self.queue = Gauge("mtst_queue_texts", "Texts waiting for a model batch", registry=r)
+        self.collector_restarts = Gauge(
+            "mtst_batcher_restarts", "Times the batch collector died and was restarted", registry=r
+        )
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:
         self.requests.labels(route, str(status)).inc()
@@ -299,6 +310,7 @@ class Service:
             on_batch=self.metrics.observe_batch,
         )
         self.metrics.queue.set_function(lambda: self.batcher.waiting_texts)
+        self.metrics.collector_restarts.set_function(lambda: self.batcher.restarts)
         self.on_load_failure: Callable[[], None] | None = None
 
     async def load(self) -> None:
@@ -317,6 +329,11 @@ class Service:
             log.error("%s", self.error)
             if self.on_load_failure is not None:
                 self.on_load_failure()
+
+    def health(self) -> Health:
+        if self.status == "ok" and self.batcher.failure is not None:
+            return Health(status="failed", detail=self.batcher.failure)  # loaded, but nothing runs batches
+        return Health(status=self.status, detail=self.error)
 
     def ready_model(self):
         if self.status != "ok":
@@ -362,12 +379,20 @@ class Service:
             counts = model.token_counts(texts)  # cheaper than a hop to another thread
         else:
             counts = await asyncio.to_thread(model.token_counts, texts)  # keep the event loop free
+        request_id = REQUEST_ID.get()
         try:
-            outputs = await self.batcher.submit(texts, sum(counts))
+            outputs = await self.batcher.submit(texts, sum(counts), request_id)
         except QueueFull as err:
             raise HTTPException(503, str(err), headers={"Retry-After": str(err.retry_after)}) from None
         except ShuttingDown as err:
             raise HTTPException(503, str(err), headers={"Retry-After": "5"}) from None
+        except CollectorDied as err:
+            headers = {"Retry-After": "1"} if err.restarted else None
+            raise HTTPException(503, f"request {request_id}: {err}", headers=headers) from None
+        except BatchFailed as err:  # the batcher logged it with every request id of the batch
+            raise HTTPException(
+                500, f"request {request_id}: the model failed on its batch ({err.error_type}); see the server log"
+            ) from None
         return outputs, counts
 
     def info(self) -> Info:
@@ -424,11 +449,15 @@ class Gate:
         route = path if path in ROUTES else "other"  # unknown paths share one label: bounded cardinality
         started = time.perf_counter()
         status = 500  # what an exception escaping the app becomes
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if SANE_REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
+        REQUEST_ID.set(request_id)  # this request's own task and context: seen by the routes and the 500 handler
 
         async def send_noting_status(message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())]}
             await send(message)
 
         try:
@@ -516,8 +545,13 @@ def create_app(settings: ServerSettings, model=None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, err: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s", request.url.path)
-        return JSONResponse({"detail": f"internal error: {type(err).__name__}; see the server log"}, 500)
+        request_id = REQUEST_ID.get()
+        log.exception("unexpected error on %s (request %s)", request.url.path, request_id)
+        return JSONResponse(
+            {"detail": f"internal error: {type(err).__name__} (request {request_id}); see the server log"},
+            500,
+            headers={"X-Request-ID": request_id},
+        )
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def demo_page() -> HTMLResponse:
@@ -525,8 +559,8 @@ def create_app(settings: ServerSettings, model=None) -> FastAPI:
 
     @app.get("/health", response_model=Health, responses={503: {"model": Health, "description": "Not ready."}})
     async def health() -> JSONResponse:
-        body = Health(status=service.status, detail=service.error).model_dump(exclude_none=True)
-        return JSONResponse(body, 200 if service.status == "ok" else 503)
+        state = service.health()
+        return JSONResponse(state.model_dump(exclude_none=True), 200 if state.status == "ok" else 503)
 
     @app.get("/info", response_model=Info, responses=ERRORS, dependencies=guarded)
     async def info() -> Info:
@@ -587,6 +621,10 @@ def create_app(settings: ServerSettings, model=None) -> FastAPI:
     return app
 
 
+def _exit_cleanly(signum, frame) -> None:
+    raise SystemExit(0)
+
+
 def run_server(settings: ServerSettings) -> None:
     """Serve until interrupted; raises MtstError if the model cannot be loaded."""
     import uvicorn
@@ -603,6 +641,14 @@ def run_server(settings: ServerSettings) -> None:
         server.should_exit = True
 
     service.on_load_failure = give_up  # a server that can never answer should not linger
-    server.run()
+    # uvicorn stops gracefully on SIGTERM (in-flight requests finish), then raises the signal again for the handler
+    # it found. This one makes that a clean exit, status 0: a stop that was asked for is not a failure.
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_cleanly) if on_main_thread else None
+    try:
+        server.run()
+    finally:
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, previous)
     if service.status == "failed":
         raise MtstError(service.error or "the model failed to load")
