@@ -472,7 +472,8 @@ def test_an_unexpected_error_becomes_a_500_json_and_the_server_lives_on(model_di
     try:
         response = c.post("/v1/predict", json={"texts": ["hi"]})
         assert response.status_code == 500
-        assert response.json() == {"detail": "internal error: RuntimeError; see the server log"}
+        request_id = response.headers["X-Request-ID"]
+        assert response.json() == {"detail": f"internal error: RuntimeError (request {request_id}); see the server log"}
         assert c.post("/v1/embeddings", json={"input": "hi"}).status_code == 200
         assert ("mtst_http_errors_total", (("route", "/v1/predict"), ("status", "500"))) in metric_samples(c)
     finally:
