@@ -57,6 +57,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_inference.py
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_serve.py
+	$(BIN)/python benchmarks/soak_serve.py
 
 # The public-data studies of docs/results.md (benchmarks/bench_*.py), one at a time, cheapest first.
 # Each writes benchmarks/results/<study>.json and .png. Fine-tuning runs get the epochs that fit their
