@@ -4,9 +4,11 @@
 
 Deterministic: the same sources and seed give the same files, byte for byte.
 
-- data/sources/train/: messages and queries written for training; split into train and dev.
-- data/sources/test/: messages and queries written apart, in other words and situations.
-- Receipts come from receipts.py; the test split uses its held-out stores, items and noise ranges.
+- data/sources/train/: messages, queries and receipts written for training; split into train and dev.
+- data/sources/test/: messages, queries and receipts written apart, in other words and situations.
+- More receipts come from receipts.py, every label sampled to the same length bands; the test split
+  uses its held-out stores, items and noise ranges.
+- Every record gets text_kind: message, ocr_receipt or search_query.
 - No text twice, and no near-duplicate across splits (same up to case, punctuation, digits
   or a swapped brand): a training text that collides with a test text is dropped from training.
 """
@@ -24,25 +26,64 @@ SOURCES = ROOT / "data" / "sources"
 OUT = ROOT / "data" / "app"
 SEED = 20261127
 DEV_FRACTION = 0.15
-RECEIPTS_TRAIN = {"good_quality": 390, "blurry": 390, "incomplete": 390}
+RECEIPTS_TRAIN = {"good_quality": 400, "blurry": 400, "incomplete": 400}
 RECEIPTS_TEST = {"good_quality": 100, "blurry": 100, "incomplete": 100}
-FIELD_ORDER = ("text", "sentence_type", "receipt_quality", "query_intent")
+FIELD_ORDER = ("text", "text_kind", "sentence_type", "receipt_quality", "query_intent")
+RECEIPT_SEPARATOR = "---"
 
 sys.path.insert(0, str(HERE))
-from receipts import generate_receipts  # noqa: E402
+from receipts import generate_receipts, length_band, token_counts  # noqa: E402
 
 
 def read_lines(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def read_receipts(path: Path) -> list[str]:
+    """Receipts one after another, separated by a line holding only `---`; each keeps its own lines."""
+    texts, current = [], []
+    for line in path.read_text(encoding="utf-8").splitlines() + [RECEIPT_SEPARATOR]:
+        if line.strip() == RECEIPT_SEPARATOR:
+            text = "\n".join(current).strip("\n")
+            if text.strip():
+                texts.append(text)
+            current = []
+        else:
+            current.append(line.rstrip())
+    return texts
+
+
 def source_records(folder: Path) -> list[dict]:
-    """messages/<label>[.part].txt -> sentence_type; queries/<label>[.part].txt -> query_intent."""
+    """messages/<label>[.part].txt -> sentence_type; queries/<label>[.part].txt -> query_intent;
+    receipts/<label>[.part].txt -> receipt_quality (and sentence_type receipt)."""
     records = []
     for kind, task in (("messages", "sentence_type"), ("queries", "query_intent")):
         for path in sorted((folder / kind).glob("*.txt")):
             label = path.name.split(".")[0]
             records += [{"text": text, task: label} for text in read_lines(path)]
+    for path in sorted((folder / "receipts").glob("*.txt")):
+        label = path.name.split(".")[0]
+        records += [
+            {"text": text, "sentence_type": "receipt", "receipt_quality": label} for text in read_receipts(path)
+        ]
+    return records
+
+
+def text_kind(record: dict) -> str:
+    """Which heads apply: receipt OCR text, search query, or any other message (purchase statements too)."""
+    if "receipt_quality" in record:
+        return "ocr_receipt"
+    if "query_intent" in record:
+        return "search_query"
+    return "message"
+
+
+def generated_receipts(counts: dict[str, int], seed: int, holdout: bool = False) -> list[dict]:
+    """The generator's receipts, each with its length band, so that train and dev get the same mix of lengths."""
+    records = generate_receipts(counts, seed=seed, holdout=holdout)
+    lengths = token_counts([r["text"] for r in records])
+    for record, n_tokens in zip(records, lengths, strict=True):
+        record["_band"] = "{}-{}".format(*length_band(record["text"], n_tokens))
     return records
 
 
@@ -101,8 +142,10 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
 
 def main() -> None:
     rng = random.Random(SEED)
-    pool = dedupe(source_records(SOURCES / "train") + generate_receipts(RECEIPTS_TRAIN, seed=SEED))
-    test = dedupe(source_records(SOURCES / "test") + generate_receipts(RECEIPTS_TEST, seed=SEED + 1, holdout=True))
+    pool = dedupe(source_records(SOURCES / "train") + generated_receipts(RECEIPTS_TRAIN, seed=SEED))
+    test = dedupe(source_records(SOURCES / "test") + generated_receipts(RECEIPTS_TEST, seed=SEED + 1, holdout=True))
+    for record in pool + test:
+        record["text_kind"] = text_kind(record)
 
     # Near-duplicates across splits: drop the training copy, except for bare names (a test query
     # that is only a brand would collide with every bare brand in training; the test copy goes).
@@ -126,7 +169,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for name, split in (("train", train), ("dev", dev), ("test", test)):
         write_jsonl(OUT / f"{name}.jsonl", split)
-        counts = Counter((k, v) for r in split for k, v in r.items() if k != "text")
+        counts = Counter((k, v) for r in split for k, v in ordered(r).items() if k != "text")
         print(f"{name}: {len(split)} records; " + ", ".join(f"{k}={v}:{n}" for (k, v), n in sorted(counts.items())))
 
 
