@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo train test lint data bench reproduce clean browser behaviour
+.PHONY: install demo train test lint data audit bench reproduce clean browser behaviour
 
 install: $(VENV)/.installed
 
@@ -48,6 +48,10 @@ lint: install
 data: install
 	$(BIN)/python data/tools/build_app_data.py
 	$(BIN)/mtst data check data/app/train.jsonl data/app/dev.jsonl data/app/test.jsonl
+
+# How far surface features alone (length, digits, `$`, case) get on each task: benchmarks/results/shortcut_audit.json.
+audit: install
+	$(BIN)/python data/tools/shortcut_audit.py
 
 clean:
 	rm -rf models runs .pytest_cache

@@ -4588,6 +4588,8 @@ def _cut(lines: list, rng: random.Random, holdout: bool, modes=None) -> list:
         end = n if rng.random() < 0.6 else rng.randint(min(t_last + 1, n), n)
         out = lines[start:end]
     out = _trim(out or [])
+    if mode == "right_crop" and out:
+        return out  # whole top to bottom, but no price can be read
     if not out or not _is_incomplete(out):
         out = _trim(lines[:tot_start])
     if not any(t.strip() for t, _ in out):

