@@ -32,7 +32,7 @@ FIELD_ORDER = ("text", "text_kind", "sentence_type", "receipt_quality", "query_i
 RECEIPT_SEPARATOR = "---"
 
 sys.path.insert(0, str(HERE))
-from receipts import generate_receipts, length_band, token_counts  # noqa: E402
+from receipts import MAX_TOKENS, generate_receipts, length_band, token_counts  # noqa: E402
 
 
 def read_lines(path: Path) -> list[str]:
@@ -76,6 +76,17 @@ def text_kind(record: dict) -> str:
     if "query_intent" in record:
         return "search_query"
     return "message"
+
+
+def within_encoder(records: list[dict]) -> list[dict]:
+    """Drop receipts the encoder would truncate: a whole receipt cut before its total reads as incomplete."""
+    receipts = [r for r in records if "receipt_quality" in r]
+    too_long = {
+        id(r) for r, n in zip(receipts, token_counts([r["text"] for r in receipts]), strict=True) if n > MAX_TOKENS
+    }
+    if too_long:
+        print(f"dropped {len(too_long)} hand-written receipts longer than {MAX_TOKENS} tokens")
+    return [r for r in records if id(r) not in too_long]
 
 
 def generated_receipts(counts: dict[str, int], seed: int, holdout: bool = False) -> list[dict]:
@@ -142,8 +153,9 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
 
 def main() -> None:
     rng = random.Random(SEED)
-    pool = dedupe(source_records(SOURCES / "train") + generated_receipts(RECEIPTS_TRAIN, seed=SEED))
-    test = dedupe(source_records(SOURCES / "test") + generated_receipts(RECEIPTS_TEST, seed=SEED + 1, holdout=True))
+    pool = dedupe(within_encoder(source_records(SOURCES / "train")) + generated_receipts(RECEIPTS_TRAIN, seed=SEED))
+    test = within_encoder(source_records(SOURCES / "test"))
+    test = dedupe(test + generated_receipts(RECEIPTS_TEST, seed=SEED + 1, holdout=True))
     for record in pool + test:
         record["text_kind"] = text_kind(record)
 

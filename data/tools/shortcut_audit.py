@@ -101,6 +101,9 @@ def audit(folder: Path) -> dict:
         model = fit(*data["train"])
         result["tasks"][task] = {s: macro_f1(model, *data[s]) for s in ("dev", "test")}
     rq = {s: task_rows(splits[s], "receipt_quality") for s in SPLITS}
+    pair = {s: (x[y != "blurry"], y[y != "blurry"]) for s, (x, y) in rq.items()}
+    model = fit(*pair["train"])
+    result["good_vs_incomplete"] = {s: macro_f1(model, *pair[s]) for s in ("dev", "test")}
     result["receipt_quality_length_bands"] = band_scores(rq)
     words = FEATURES.index("words")
     result["receipt_quality_mean_words"] = {
@@ -112,6 +115,8 @@ def audit(folder: Path) -> dict:
 def markdown(result: dict) -> str:
     out = ["| task | dev macro-F1 | test macro-F1 |", "|---|---|---|"]
     out += [f"| `{t}` | {s['dev']} | {s['test']} |" for t, s in result["tasks"].items()]
+    pair = result["good_vs_incomplete"]
+    out.append(f"| `receipt_quality` good vs incomplete | {pair['dev']} | {pair['test']} |")
     bands = result["receipt_quality_length_bands"]
     out += [
         "",
