@@ -18,9 +18,9 @@ def cache_dir() -> Path:
 
 
 def encoder_fingerprint(encoder) -> str:
-    """A hash of every weight of the encoder: equal fingerprints mean equal embeddings."""
+    """A hash of every weight of the encoder, both branches: equal fingerprints mean equal features."""
     h = hashlib.sha256()
-    for name, tensor in sorted(encoder.transformer.state_dict().items()):
+    for name, tensor in sorted(encoder.state_dict().items()):
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
@@ -35,7 +35,8 @@ def texts_hash(texts: Sequence[str]) -> str:
 
 
 def cached_encode(encoder, texts: Sequence[str], fingerprint: str | None = None, show_progress: bool = False):
-    """encoder.encode(texts), read from the cache when this exact input was embedded before."""
+    """What the heads read for texts (encoder.encode_features; encode for an encoder without one), read from the
+    cache when this exact input was embedded before."""
     fingerprint = fingerprint or encoder_fingerprint(encoder)
     key = hashlib.sha256(f"{texts_hash(texts)}|{fingerprint}|{encoder.max_length}".encode()).hexdigest()
     path = cache_dir() / f"{key[:40]}.npy"
@@ -46,7 +47,8 @@ def cached_encode(encoder, texts: Sequence[str], fingerprint: str | None = None,
                 return stored
         except (OSError, ValueError):
             pass  # a damaged cache file is recomputed below
-    embeddings = encoder.encode(texts, batch_size=64, show_progress=show_progress)
+    encode = getattr(encoder, "encode_features", encoder.encode)
+    embeddings = encode(texts, batch_size=64, show_progress=show_progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.tmp")
     with open(partial, "wb") as f:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from mtst.backend import load_model
 from mtst.errors import MtstError
 
 app = typer.Typer(
@@ -32,6 +33,13 @@ def setup() -> None:
     # backend must start without torch or transformers.
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def use_thread_policy() -> None:
+    """Set torch's CPU threads once, for a command that runs torch (mtst.device.apply_thread_policy)."""
+    from mtst.device import apply_thread_policy
+
+    apply_thread_policy()
 
 
 def gather_texts(texts: list[str] | None, input_file: Path | None) -> list[str]:
@@ -60,9 +68,10 @@ def embed(
     batch_size: Annotated[int, typer.Option(help="Texts per encoder batch.")] = 32,
     precision: Annotated[str, typer.Option(help="fp32 or bf16.")] = "fp32",
 ) -> None:
-    """Embed texts with the sentence encoder."""
+    """Embed texts with the sentence encoder (an mtst model folder: the embedding that model serves)."""
     from mtst.embedding_io import embed_file, embed_texts
 
+    use_thread_policy()
     if output is not None and input_file is not None and not texts:
         embed_file(input_file, output, model, batch_size, precision)
         return
@@ -87,6 +96,7 @@ def demo(
     """A first tour: embeddings, similarities and every head's predictions for five app texts."""
     from mtst.demo import run_demo
 
+    use_thread_policy()
     run_demo(model)
 
 
@@ -105,6 +115,7 @@ def train(
     from mtst.training import train as run_training
 
     cfg = load_config(config)
+    use_thread_policy()  # under torchrun: each rank its share of the cores
     if device is not None:
         cfg.device = device
     metrics = run_training(cfg, output, resume=resume, quiet=quiet)
@@ -127,9 +138,9 @@ def evaluate(
     from mtst.data import load_records
     from mtst.evaluation import evaluate as run_evaluation
     from mtst.evaluation import summary
-    from mtst.model import MultiTaskModel
 
-    loaded = MultiTaskModel.load(model)
+    use_thread_policy()
+    loaded = load_model(model)
     metrics = run_evaluation(loaded, load_records([data], list(loaded.tasks.values())), batch_size)
     if as_json:
         print(json.dumps(summary(metrics)))
@@ -140,21 +151,6 @@ def evaluate(
         print("  " + " " * width + "  " + " ".join(f"{label[:8]:>8}" for label in m["labels"]) + "   (predicted)")
         for label, row in zip(m["labels"], m["confusion"], strict=True):
             print(f"  {label:>{width}}  " + " ".join(f"{v:>8}" for v in row))
-
-
-def load_backend(model: Path, backend: str, precision: str, streams: int | None = None):
-    """A MultiTaskModel (torch) or an OnnxModel (an `mtst export` folder); both answer .predict."""
-    if backend == "onnx":
-        if precision != "fp32":
-            raise MtstError("--precision applies to the torch backend only; an ONNX export fixes its own precision")
-        from mtst.onnx_backend import OnnxModel
-
-        return OnnxModel.load(model, streams=1 if streams is None else streams)
-    if backend != "torch":
-        raise MtstError(f"unknown backend {backend!r}; choose torch or onnx")
-    from mtst.model import MultiTaskModel
-
-    return MultiTaskModel.load(model, precision=precision, streams=streams)
 
 
 @app.command()
@@ -185,7 +181,9 @@ def predict(
     streaming = input_file is not None and output is not None and not texts
     if (resume or shard) and not streaming:
         raise MtstError("--resume and --shard need --input FILE and --output FILE")
-    loaded = load_backend(model, backend, precision, streams)
+    if backend == "torch":
+        use_thread_policy()
+    loaded = load_model(model, backend, precision, streams)
     names = loaded.check_tasks([t.strip() for t in tasks.split(",") if t.strip()] if tasks else None)
     if streaming:
         predict_stream(
@@ -250,6 +248,7 @@ def export(
     """Export encoder, pooling, normalisation and every head as one ONNX graph."""
     from mtst.export import export_onnx
 
+    use_thread_policy()
     path = export_onnx(model, output, quantize=quantize)
     print(f"exported to {path}")
 

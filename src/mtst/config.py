@@ -51,6 +51,9 @@ class EncoderConfig(Strict):
     # Frozen parts run once: 'encoder' trains heads on cached embeddings, 'top' trains on cached
     # outputs of the frozen lower blocks. False runs the whole encoder every step (same results, slower).
     cache_embeddings: bool = True
+    # The embedding the saved model serves: base (the original encoder's, whatever was tuned for the heads) or
+    # tuned (the tuned branch's; the model card and /info then say so, with its STS-B score).
+    embedding: Literal["base", "tuned"] = "base"
 
 
 class OptimizerConfig(Strict):
@@ -85,6 +88,8 @@ class TrainConfig(Strict):
         names = [t.name for t in self.tasks]
         if len(set(names)) != len(names):
             raise ValueError(f"task names must be unique, got {names}")
+        if self.encoder.embedding == "tuned" and self.encoder.freeze == "encoder":
+            raise ValueError("encoder.embedding: tuned needs tuned blocks; use freeze top, gradual or none")
         unknown = set(self.encoder.frozen_heads) - set(names)
         if unknown:
             raise ValueError(f"encoder.frozen_heads names unknown task(s) {sorted(unknown)}; tasks are {names}")

@@ -6,7 +6,7 @@ from functools import cache
 import torch
 
 from mtst.errors import MtstError
-from mtst.streams import available_cores
+from mtst.streams import policy_threads
 
 log = logging.getLogger("mtst")
 PRECISIONS = ("fp32", "bf16")
@@ -51,8 +51,11 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
-def set_cpu_threads() -> int:
-    """Use every core this process may run on (torch's default can count fewer or more)."""
-    cores = available_cores()
-    torch.set_num_threads(cores)
-    return cores
+def apply_thread_policy() -> int:
+    """Set torch's CPU threads once, at an entry point (a CLI command, the server): mtst.streams.policy_threads.
+
+    The library itself never changes them, so a caller's torch.set_num_threads stays in force.
+    """
+    threads = policy_threads()
+    torch.set_num_threads(threads)
+    return threads

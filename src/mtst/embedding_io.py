@@ -13,14 +13,15 @@ CHUNK = 4096
 
 
 def load_encoder(model: Path | None, precision: str = "fp32"):
-    """An mtst model folder's encoder, any Hugging Face encoder folder, or the default."""
+    """An mtst model folder's encoder (serving the embedding that model serves), any Hugging Face encoder
+    folder, or the default."""
     from mtst.encoder import SentenceEncoder
-    from mtst.tasks import read_task_file
 
-    max_length = 256
     if model is not None and (Path(model) / "tasks.json").is_file():
-        max_length = read_task_file(Path(model) / "tasks.json").max_length
-    return SentenceEncoder(model, max_length=max_length, precision=precision)
+        from mtst.model import MultiTaskModel
+
+        return MultiTaskModel.load(model, precision=precision).encoder
+    return SentenceEncoder(model, precision=precision)
 
 
 def embed_texts(texts: list[str], model: Path | None, batch_size: int, precision: str) -> np.ndarray:

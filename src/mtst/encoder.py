@@ -1,7 +1,15 @@
-"""SentenceEncoder: tokenizer + transformer + mask-aware mean pooling + L2 normalisation.
+"""SentenceEncoder: tokenizer + transformer + mask-aware mean pooling + L2 normalisation, in named stages.
 
-Written with plain Hugging Face Transformers; it knows nothing about tasks or files
-beyond the encoder's own folder.
+The stages, as sentence-transformers names its modules:
+
+    trunk          the embeddings layer and the lower blocks, frozen and shared: run once per batch
+    base_branch    the original top blocks: the served embedding stays all-MiniLM-L6-v2's own
+    tuned_branch   fine-tuned copies of the top blocks (mtst.branch): what the heads read
+    pooling        mask-aware mean over tokens
+    normalize      L2, to unit length
+
+Without a tuned branch (heads trained on the frozen encoder) both branches are the base one. Written with
+plain Hugging Face Transformers; it knows nothing about tasks or files beyond the encoder's own folder.
 """
 
 import logging
@@ -17,7 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from mtst.device import pick_device, resolve_precision, set_cpu_threads
+from mtst.branch import BASE, TunedBranch, grow_branch
+from mtst.device import pick_device, resolve_precision
 from mtst.errors import MtstError
 from mtst.inputs import validate_texts
 from mtst.streams import length_sorted_batches, map_batches, resolve_streams, threads_per_stream
@@ -83,6 +92,20 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
     return summed / counts
 
 
+class MeanPooling(nn.Module):
+    """Stage `pooling`: the mean of the real tokens' vectors, in float32."""
+
+    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return mean_pool(hidden.float(), attention_mask)
+
+
+class Normalize(nn.Module):
+    """Stage `normalize`: unit length, so a dot product is a cosine."""
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        return F.normalize(pooled, p=2, dim=1)
+
+
 class SentenceEncoder(nn.Module):
     """Turns texts into L2-normalised sentence embeddings (384 floats for all-MiniLM-L6-v2)."""
 
@@ -105,10 +128,14 @@ class SentenceEncoder(nn.Module):
         except (OSError, ValueError) as err:
             raise MtstError(f"could not load the encoder from {self.path}: {err}") from err
         self.max_length = min(max_length, self.transformer.config.max_position_embeddings)
+        self.tuned: TunedBranch | None = None  # none yet: the heads read the base embedding
+        self.embedding = BASE  # which branch's embedding is served: base (the original model's) or tuned
+        self.stsb: dict | None = None  # STS-B of a tuned served embedding, measured when the model was saved
+        self.pooling = MeanPooling()
+        self.normalize = Normalize()
         target = pick_device(str(device) if device is not None else None)
         self.precision = resolve_precision(precision, target)
-        if target.type == "cpu":
-            set_cpu_threads()
+        # Threads are the caller's choice (mtst.device.apply_thread_policy at the CLI and server entry points).
         # Batches run at once on CPU (mtst.streams); a GPU takes one batch at a time.
         self.streams = resolve_streams(streams) if target.type == "cpu" else 1
         self.to(target)
@@ -157,6 +184,60 @@ class SentenceEncoder(nn.Module):
         if cut:
             log.warning("%d of %d texts were longer than %d tokens and were truncated", cut, total, self.max_length)
 
+    # --- the stages ---------------------------------------------------------------
+
+    @property
+    def split(self) -> int:
+        """Index of the first block that is not part of the shared trunk."""
+        if self.tuned is None:
+            return self.num_layers
+        return 0 if self.tuned.embeddings is not None else self.num_layers - len(self.tuned.blocks)
+
+    def base_blocks(self) -> list[nn.Module]:
+        return list(self.transformer.encoder.layer)
+
+    def feature_blocks(self) -> list[nn.Module]:
+        """The blocks the heads' features pass through: the trunk's, then the tuned branch's."""
+        if self.tuned is None:
+            return self.base_blocks()
+        return self.base_blocks()[: self.split] + list(self.tuned.blocks)
+
+    def feature_embeddings(self) -> nn.Module:
+        """The embeddings layer of the heads' path: the tuned copy when the whole encoder is tuned."""
+        if self.tuned is not None and self.tuned.embeddings is not None:
+            return self.tuned.embeddings
+        return self.transformer.embeddings
+
+    def serves_tuned(self) -> bool:
+        return self.embedding != BASE
+
+    def add_tuned_branch(self, blocks: int) -> None:
+        """Make sure the heads read tuned copies of at least the top `blocks` blocks (num_layers + 1: the whole
+        encoder, embeddings layer included). Copies start equal to what they replace, so outputs do not move."""
+        self.tuned = grow_branch(self.tuned, self.transformer, blocks)
+
+    def describe(self) -> dict:
+        """The stages and what they hold, for /info and the model card."""
+        n, split, tuned = self.num_layers, self.split, self.tuned
+        lower = f" + blocks 0-{split - 1}" if split else ""
+        if tuned is None:
+            stages = {"trunk": f"embeddings + blocks 0-{n - 1}", "base_branch": "none", "tuned_branch": "none"}
+        else:
+            whole = tuned.embeddings is not None
+            stages = {
+                "trunk": "none: nothing is shared" if whole else "embeddings" + lower,
+                "base_branch": f"blocks {split}-{n - 1}" + (" and the embeddings layer" if whole else ""),
+                "tuned_branch": f"{len(tuned.blocks)} tuned blocks" + (" and embeddings layer" if whole else ""),
+            }
+        return {
+            "embedding": self.embedding,
+            "heads_read": "base embedding" if tuned is None else "tuned_branch",
+            "tuned_blocks": 0 if tuned is None else len(tuned.blocks),
+            "tuned_embeddings_layer": tuned is not None and tuned.embeddings is not None,
+            "stsb": self.stsb,
+            "stages": stages | {"pooling": "mean over real tokens", "normalize": "L2"},
+        }
+
     # --- the forward pass ---------------------------------------------------------
 
     def autocast(self):
@@ -164,32 +245,74 @@ class SentenceEncoder(nn.Module):
             return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
         return nullcontext()
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **extra: torch.Tensor) -> torch.Tensor:
-        """Embeddings (batch, dim), float32 and unit length."""
-        with self.autocast():
-            hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
-        return F.normalize(mean_pool(hidden.float(), attention_mask), p=2, dim=1)
+    def _pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.normalize(self.pooling(hidden, attention_mask))
 
-    # --- split passes, for training the top layers on cached lower-layer outputs ------
+    def forward_both(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **extra: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(served embedding, heads' features), each (batch, dim), float32, unit length, from one pass.
+
+        The trunk runs once; the base branch on top of it gives the embedding, the tuned branch the features.
+        Without a tuned branch both are the same tensor; serving the tuned embedding skips the base branch.
+        """
+        token_type_ids = extra.get("token_type_ids")
+        with self.autocast():
+            embedded = self.transformer.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
+            mask = self._block_mask(embedded, attention_mask)
+            if self.tuned is None:
+                out = self._pool(self._run_blocks(embedded, mask, self.base_blocks()), attention_mask)
+                return out, out
+            split = self.split
+            if self.tuned.embeddings is not None:  # nothing shared: the tuned branch starts from the ids
+                trunk = embedded
+                tuned_in = self.tuned.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
+            else:
+                trunk = tuned_in = self._run_blocks(embedded, mask, self.base_blocks()[:split])
+                if torch.onnx.is_in_onnx_export():
+                    # Its own input node (a no-op onnxruntime removes later): the BERT attention fusion wants
+                    # exactly three MatMuls reading a block's input, and the trunk's output feeds two branches.
+                    tuned_in = tuned_in * 1.0
+            features = self._pool(self._run_blocks(tuned_in, mask, list(self.tuned.blocks)), attention_mask)
+            if self.serves_tuned():
+                return features, features
+            embedding = self._pool(self._run_blocks(trunk, mask, self.base_blocks()[split:]), attention_mask)
+        return embedding, features
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **extra: torch.Tensor) -> torch.Tensor:
+        """The served embeddings (batch, dim), float32 and unit length."""
+        return self.forward_both(input_ids, attention_mask, **extra)[0]
+
+    def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **extra: torch.Tensor) -> torch.Tensor:
+        """What the heads read: trunk + tuned branch, pooled and normalised (the base branch is not run)."""
+        hidden = self.hidden_below(0, input_ids, attention_mask, **extra)
+        return self.forward_from(0, hidden, attention_mask)
+
+    # --- split passes, for training the tuned branch on cached trunk outputs ----------
 
     def hidden_below(self, layer: int, input_ids: torch.Tensor, attention_mask: torch.Tensor, **extra) -> torch.Tensor:
-        """Token vectors after the embeddings and the first `layer` transformer blocks."""
-        hidden = self.transformer.embeddings(input_ids=input_ids, token_type_ids=extra.get("token_type_ids"))
-        return self._run_blocks(hidden, attention_mask, 0, layer)
+        """Token vectors of the heads' path after the embeddings and its first `layer` blocks."""
+        with self.autocast():  # as in forward_both: cached and uncached runs must compute the same
+            hidden = self.feature_embeddings()(input_ids=input_ids, token_type_ids=extra.get("token_type_ids"))
+            return self._run_blocks(hidden, self._block_mask(hidden, attention_mask), self.feature_blocks()[:layer])
 
     def forward_from(self, layer: int, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Finish the pass from `hidden_below(layer, ...)`: the remaining blocks, pooling, normalisation."""
+        """Finish the heads' path from `hidden_below(layer, ...)`: the remaining blocks, pooling, normalisation."""
         with self.autocast():
-            hidden = self._run_blocks(hidden, attention_mask, layer, self.num_layers)
-        return F.normalize(mean_pool(hidden.float(), attention_mask), p=2, dim=1)
+            mask = self._block_mask(hidden, attention_mask)
+            hidden = self._run_blocks(hidden, mask, self.feature_blocks()[layer:])
+        return self._pool(hidden, attention_mask)
 
-    def _run_blocks(self, hidden: torch.Tensor, attention_mask: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+    def _block_mask(self, hidden: torch.Tensor, attention_mask: torch.Tensor):
         from transformers.masking_utils import create_bidirectional_mask
 
-        mask = create_bidirectional_mask(
+        return create_bidirectional_mask(
             config=self.transformer.config, inputs_embeds=hidden, attention_mask=attention_mask
         )
-        for block in self.transformer.encoder.layer[start:stop]:
+
+    @staticmethod
+    def _run_blocks(hidden: torch.Tensor, mask, blocks: Sequence[nn.Module]) -> torch.Tensor:
+        for block in blocks:
             hidden = block(hidden, mask)
         return hidden
 
@@ -222,7 +345,14 @@ class SentenceEncoder(nn.Module):
             self.train(was_training)
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, show_progress: bool = False) -> np.ndarray:
-        """Embed texts: an (n, dim) float32 array, rows in the caller's order."""
+        """Embed texts: an (n, dim) float32 array of the served embedding, rows in the caller's order."""
+        return self._encode(texts, self, batch_size, show_progress)
+
+    def encode_features(self, texts: Sequence[str], batch_size: int = 32, show_progress: bool = False) -> np.ndarray:
+        """What the heads read for each text (the served embedding when there is no tuned branch)."""
+        return self._encode(texts, self.features if self.tuned is not None else self, batch_size, show_progress)
+
+    def _encode(self, texts: Sequence[str], fn, batch_size: int, show_progress: bool) -> np.ndarray:
         texts = validate_texts(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
@@ -231,13 +361,14 @@ class SentenceEncoder(nn.Module):
         self.warn_truncated(cut, len(texts))
 
         def embed(index: list[int]) -> None:
-            out[index] = self(**self.collate([ids[i] for i in index])).cpu().numpy()
+            out[index] = fn(**self.collate([ids[i] for i in index])).cpu().numpy()
 
         self.run_batches(ids, batch_size, embed, show_progress=show_progress)
         return out
 
     def lower_block_outputs(self, ids: Sequence[list[int]], layer: int, show_progress: bool = False) -> list:
-        """Each text's token vectors after the first `layer` blocks, without padding: computed once, to cache."""
+        """Each text's token vectors after the first `layer` blocks of the heads' path (the trunk), without
+        padding: computed once, to cache."""
         hidden: list[torch.Tensor | None] = [None] * len(ids)
 
         def run_lower(index: list[int]) -> None:

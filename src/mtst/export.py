@@ -1,4 +1,4 @@
-"""ONNX export: encoder, mask-aware mean pooling, L2 normalisation and every head as ONE graph.
+"""ONNX export: encoder (trunk, base and tuned branches), pooling, normalisation and every head as ONE graph.
 
 The folder it writes runs with mtst.onnx_backend.OnnxModel (onnxruntime + tokenizers, no torch):
 
@@ -7,7 +7,12 @@ The folder it writes runs with mtst.onnx_backend.OnnxModel (onnxruntime + tokeni
     model.onnx.data its weights, memory-mapped when the graph is loaded
     tokenizer.json  and the other tokenizer files of the source model
     tasks.json      the heads' specs, as in a torch model folder
-    manifest.json   what the graph is, how it was made, and how closely it matched torch at export time
+    manifest.json   what the graph is, how it was made, which embedding it serves (`branches`), and how
+                    closely it matched torch at export time
+
+As in torch, one pass runs the shared trunk once: `embeddings` comes from the base branch (unless the model
+serves its tuned embedding), the logits from the tuned branch. The folder is built beside the target and
+put in place only after the parity check passed, so a failed export never leaves a folder that loads.
 
 Steps: trace with the TorchScript exporter (the dynamo exporter needs onnxscript, which we do not ship),
 fuse the BERT subgraphs with onnxruntime's transformer optimizer (Attention, SkipLayerNormalization,
@@ -24,11 +29,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from mtst.encoder import mean_pool
 from mtst.errors import MtstError
+from mtst.folders import replace_folder, staging_folder
 from mtst.model import MultiTaskModel
 from mtst.onnx_backend import (
     EMBEDDINGS_OUTPUT,
@@ -66,21 +70,20 @@ CHECK_TEXTS = [
 
 
 class ExportGraph(nn.Module):
-    """What the ONNX graph computes: the encoder's embedding and every head's logits, in one pass."""
+    """What the ONNX graph computes: the served embedding and every head's logits, in one pass."""
 
     def __init__(self, model: MultiTaskModel) -> None:
         super().__init__()
-        self.transformer = model.encoder.transformer
+        self.encoder = model.encoder
         self.heads = model.heads
         self.names = list(model.tasks)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
         # token_type_ids are all zero for single texts: made inside the graph, so callers pass two inputs.
-        hidden = self.transformer(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=torch.zeros_like(input_ids)
-        ).last_hidden_state
-        embeddings = F.normalize(mean_pool(hidden, attention_mask), p=2, dim=1)
-        return (embeddings, *[self.heads[name](embeddings) for name in self.names])
+        embeddings, features = self.encoder.forward_both(
+            input_ids, attention_mask, token_type_ids=torch.zeros_like(input_ids)
+        )
+        return (embeddings, *[self.heads[name](features) for name in self.names])
 
 
 def quantized_node_exclusions(graph_path: Path) -> list[str]:
@@ -216,13 +219,29 @@ def compare(model: MultiTaskModel, exported: OnnxModel, texts: list[str]) -> dic
 
 
 def export_onnx(model_dir: str | Path, output_dir: str | Path, quantize: str | None = None) -> Path:
-    """Write an ONNX export of the mtst model folder `model_dir` into `output_dir`; returns the folder."""
+    """Write an ONNX export of the mtst model folder `model_dir` into `output_dir`; returns the folder.
+
+    The export is built in a staging folder beside `output_dir` and replaces it only once the parity check
+    against torch passed: a failed export leaves `output_dir` as it was.
+    """
     if quantize not in QUANTIZE:
         raise MtstError(f"unknown quantisation {quantize!r}; choose int8 or leave it out for fp32")
     model = MultiTaskModel.load(model_dir, device="cpu")
-    source = Path(model_dir)
-    output = Path(output_dir)
-    output.mkdir(parents=True, exist_ok=True)
+    target = Path(output_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = staging_folder(target, "exporting")
+    try:
+        write_export(model, Path(model_dir), staging, quantize)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    replace_folder(staging, target, keep_other_files=False)
+    log.info("exported %s to %s (%s)", model_dir, target, quantize or "fp32")
+    return target
+
+
+def write_export(model: MultiTaskModel, source: Path, output: Path, quantize: str | None) -> None:
+    """Trace, fuse, (quantise,) save and check the export in `output`; raises if the check fails."""
     with tempfile.TemporaryDirectory(prefix="mtst-export-") as tmp:
         work = Path(tmp)
         trace(model, work / "traced.onnx")
@@ -254,6 +273,7 @@ def export_onnx(model_dir: str | Path, output_dir: str | Path, quantize: str | N
         "kept_fp32": excluded,
         "fusions": fusions,
         "opset": OPSET,
+        "branches": {k: v for k, v in enc.describe().items() if k != "stages"},
         "source": str(source.resolve()),
         "versions": versions(),
     }
@@ -264,8 +284,7 @@ def export_onnx(model_dir: str | Path, output_dir: str | Path, quantize: str | N
     (output / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
     if quantize is None and max(check["max_abs_diff_embeddings"], check["max_abs_diff_logits"]) > FP32_TOLERANCE:
         raise MtstError(f"the fp32 export differs from the torch model by more than {FP32_TOLERANCE}: {check}")
-    log.info("exported %s to %s (%s): %s", source, output, quantize or "fp32", check)
-    return output
+    log.info("export check: %s", check)
 
 
 def versions() -> dict[str, str]:

@@ -1,4 +1,8 @@
-"""Which parameters learn: freezing the whole network, the encoder, chosen heads, or all but the top layers."""
+"""Which parameters learn: freezing the whole network, the encoder, chosen heads, or all but the top layers.
+
+Encoder blocks never learn in place: the blocks a strategy trains are the tuned branch's copies
+(mtst.branch), so the base branch keeps serving the original embedding.
+"""
 
 from collections.abc import Iterable
 
@@ -30,27 +34,30 @@ def freeze_heads(model, names: Iterable[str]) -> None:
 
 
 def encoder_layers(model) -> list[nn.Module]:
-    """The transformer's blocks, bottom first (BERT-style models keep them in encoder.layer)."""
+    """The blocks the heads' features pass through, bottom first: the shared trunk's, then the tuned branch's."""
     transformer = model.encoder.transformer
-    try:
-        return list(transformer.encoder.layer)
-    except AttributeError:
-        raise MtstError(f"cannot find the layers of a {type(transformer).__name__} to unfreeze") from None
+    if not hasattr(getattr(transformer, "encoder", None), "layer"):
+        raise MtstError(f"cannot find the layers of a {type(transformer).__name__} to unfreeze")
+    return model.encoder.feature_blocks()
 
 
 def unfreeze_top_layers(model, k: int) -> None:
-    """Make the top k transformer blocks trainable (the rest of the encoder stays frozen).
+    """Make the top k blocks of the heads' path trainable: tuned copies, grown to k blocks if needed.
 
-    k larger than the number of blocks also unfreezes the embeddings: the whole encoder learns.
+    k larger than the number of blocks also unfreezes a tuned copy of the embeddings layer: the whole heads'
+    path learns. The base branch (the original blocks) always stays frozen.
     """
-    layers = encoder_layers(model)
     if k < 0:
         raise MtstError(f"number of layers to unfreeze must be 0 or more, got {k}")
     set_trainable(model.encoder, False)
+    if k == 0:
+        return
+    model.encoder.add_tuned_branch(k)
+    layers = encoder_layers(model)
     for layer in layers[len(layers) - min(k, len(layers)) :]:
         set_trainable(layer, True)
     if k > len(layers):
-        set_trainable(model.encoder, True)
+        set_trainable(model.encoder.tuned, True)
 
 
 def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:

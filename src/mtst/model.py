@@ -1,12 +1,12 @@
 """MultiTaskModel: one SentenceEncoder shared by a ModuleDict of classification heads.
 
-One encoder pass serves every head. Saved models are Hugging Face folders that
-sentence-transformers can open too, with the heads beside the encoder.
+One encoder pass serves the embedding (the base branch) and every head (the tuned branch's features).
+Saved models are Hugging Face folders of the base encoder that sentence-transformers can open too, with
+the tuned branch (mtst.branch) and the heads beside it.
 """
 
 import json
 import logging
-import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,8 +16,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from mtst.branch import BASE, load_branch, save_branch
 from mtst.encoder import SentenceEncoder, check_model_folder
 from mtst.errors import MtstError
+from mtst.folders import replace_folder, staging_folder
 from mtst.inputs import validate_texts
 from mtst.outputs import Outputs, Prediction, check_tasks, to_predictions
 from mtst.tasks import DEFAULT_TASKS, TaskFile, TaskSpec, read_task_file, write_task_file
@@ -61,15 +63,15 @@ class MultiTaskModel(nn.Module):
         return check_tasks(tasks, self.tasks)
 
     def head_logits(self, embeddings: torch.Tensor, tasks: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
-        """Each requested head's logits for already-computed embeddings."""
+        """Each requested head's logits for already-computed features (encoder.features / encode_features)."""
         return {name: self.heads[name](embeddings) for name in self.check_tasks(tasks)}
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, tasks: Sequence[str] | None = None, **extra
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The embedding and a dict of logits keyed by task name, from one encoder pass."""
-        embeddings = self.encoder(input_ids, attention_mask, **extra)
-        return embeddings, self.head_logits(embeddings, tasks)
+        """The served embedding and a dict of logits keyed by task name, from one encoder pass."""
+        embeddings, features = self.encoder.forward_both(input_ids, attention_mask, **extra)
+        return embeddings, self.head_logits(features, tasks)
 
     # --- inference ----------------------------------------------------------------
 
@@ -103,6 +105,14 @@ class MultiTaskModel(nn.Module):
             self.train(was_training)
         return Outputs(embeddings, probs)
 
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """The served embeddings only: an (n, dim) float32 array in the caller's order."""
+        return self.encoder.encode(texts, batch_size=batch_size)
+
+    def describe(self) -> dict:
+        """What runs: backend, precision, and which embedding is served (mtst.backend.Backend)."""
+        return {"backend": "torch", "precision": self.encoder.precision, **self.encoder.describe()}
+
     def predictions(self, outputs: Outputs) -> list[dict[str, Prediction]]:
         """Turn probability arrays into a label, score and distribution per text and task."""
         return to_predictions(outputs, self.tasks)
@@ -116,33 +126,27 @@ class MultiTaskModel(nn.Module):
     # --- save and load ------------------------------------------------------------
 
     def save(self, directory: str | Path, metrics: dict | None = None) -> Path:
-        """Write the model folder atomically: a crash midway leaves any earlier save intact.
+        """Write the model folder so that a crash at any moment leaves a loadable model there.
 
-        The new model is written beside the folder, then swapped in by renames; other files already in
-        the folder (a training run's history and plots) are kept.
+        The new model is written in full beside the folder, then exchanged with it in one atomic step
+        (mtst.folders); other files already in the folder (a training run's history and plots) are kept.
         """
         target = Path(directory)
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = target.parent / f".{target.name}.saving-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
-        self._write(staging, metrics)
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        if target.exists():
-            # Files that are not part of the model (a run's history, plots, checkpoint) stay in the folder.
-            for entry in target.iterdir():
-                if not (staging / entry.name).exists():
-                    entry.rename(staging / entry.name)
-            target.rename(old)
-        staging.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-        return target
+        staging = staging_folder(target, "saving")
+        try:
+            self._write(staging, metrics)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return replace_folder(staging, target)
 
     def _write(self, folder: Path, metrics: dict | None) -> None:
         enc = self.encoder
         enc.transformer.save_pretrained(folder, safe_serialization=True)
         enc.tokenizer.save_pretrained(folder)
         write_sentence_transformers_files(folder, enc.dim, enc.max_length)
+        save_branch(enc, folder)
         heads = {k: v.detach().cpu().contiguous() for k, v in self.heads.state_dict().items()}
         save_file(heads, folder / HEADS_FILE)
         write_task_file(folder / TASKS_FILE, TaskFile(list(self.tasks.values()), dict(self.trained), enc.max_length))
@@ -168,6 +172,7 @@ class MultiTaskModel(nn.Module):
         encoder = SentenceEncoder(
             folder, max_length=task_file.max_length, device=device, precision=precision, streams=streams
         )
+        load_branch(encoder, folder)
         model = cls(encoder, task_file.tasks)
         try:
             state = load_file(folder / HEADS_FILE, device=str(model.device))
@@ -215,6 +220,8 @@ def model_card(model: MultiTaskModel, metrics: dict | None) -> str:
         f"Encoder: mean-pooled, L2-normalised {model.encoder.dim}-dimensional sentence embeddings "
         f"(at most {model.encoder.max_length} tokens per text), shared by {len(model.tasks)} heads.",
         "",
+        *embedding_card(model.encoder),
+        "",
         "| task | labels | trained |",
         "|---|---|---|",
     ]
@@ -236,7 +243,46 @@ def model_card(model: MultiTaskModel, metrics: dict | None) -> str:
         "model.predict(['Earn 500 bonus points on any Tide purchase'])",
         "```",
         "",
-        "The folder also opens in sentence-transformers (`SentenceTransformer('THIS_FOLDER')`) for embeddings.",
+        "The folder also opens in sentence-transformers (`SentenceTransformer('THIS_FOLDER')`); it gives the "
+        "base encoder's embeddings"
+        + (", not the tuned ones this model serves." if model.encoder.serves_tuned() else "."),
         "",
     ]
     return "\n".join(lines)
+
+
+def stsb_text(stsb: dict | None) -> str:
+    if not stsb:
+        return "STS-B: not measured"
+    return f"STS-B {stsb['split']} Spearman x100: {stsb['spearman_x100']:.2f} ({stsb['pairs']} pairs)"
+
+
+def embedding_card(encoder: SentenceEncoder) -> list[str]:
+    """The model card's lines on the two branches and the embedding this model serves."""
+    info = encoder.describe()
+    blocks = info["tuned_blocks"]
+    if not blocks:
+        lines = ["The heads read the encoder's own embedding: one branch, nothing tuned."]
+    else:
+        whole = info["tuned_embeddings_layer"]
+        lines = [
+            f"Branches: the heads read a tuned branch ({blocks} fine-tuned blocks"
+            + (" and embeddings layer, a whole second encoder" if whole else f" on a shared trunk of {encoder.split}")
+            + "); the embedding comes from the base branch (the original blocks), in the same pass.",
+            "Cost per pass: about "
+            + (
+                "2x the encoder alone (nothing is shared)."
+                if whole
+                else f"{(encoder.num_layers + blocks) / encoder.num_layers:.2f}x the encoder alone "
+                f"({encoder.num_layers} + {blocks} blocks)."
+            ),
+        ]
+    if encoder.embedding == BASE:
+        lines += ["", "Served embedding: **base**, the original encoder's own (all-MiniLM-L6-v2 unless another)."]
+    else:
+        lines += [
+            "",
+            "Served embedding: **tuned** - NOT the original encoder's vector space; vectors indexed with the base "
+            f"model do not compare with these. {stsb_text(encoder.stsb)}.",
+        ]
+    return lines

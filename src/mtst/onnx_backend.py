@@ -15,7 +15,7 @@ import numpy as np
 from mtst.errors import MtstError
 from mtst.inputs import validate_texts
 from mtst.outputs import Outputs, Prediction, check_tasks, to_predictions
-from mtst.streams import length_sorted_batches, map_batches, resolve_streams, threads_per_stream
+from mtst.streams import length_sorted_batches, map_batches, policy_threads, resolve_streams, threads_per_stream
 from mtst.tasks import TaskSpec, read_task_file
 
 log = logging.getLogger("mtst")
@@ -79,7 +79,7 @@ class OnnxModel:
         # while holding several batches' activations (+300 MB peak on the benchmark) and giving a lone
         # request fewer cores.
         self.streams = resolve_streams(streams)
-        self.threads = threads or threads_per_stream(self.streams)
+        self.threads = threads or threads_per_stream(self.streams, policy_threads())
         try:
             self.session = ort.InferenceSession(
                 str(folder / MODEL_FILE), sess_options=session_options(self.threads), providers=["CPUExecutionProvider"]
@@ -164,6 +164,11 @@ class OnnxModel:
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Embeddings only, like SentenceEncoder.encode: an (n, dim) float32 array in the caller's order."""
         return self.run(texts, tasks=[], batch_size=batch_size).embeddings
+
+    def describe(self) -> dict:
+        """What runs: the export's precision and the embedding it serves (recorded by `mtst export`)."""
+        branches = self.manifest.get("branches", {"embedding": "base", "tuned_blocks": 0, "stsb": None})
+        return {"backend": "onnx", "precision": self.quantize or "fp32", **branches}
 
 
 def read_manifest(folder: Path) -> dict:

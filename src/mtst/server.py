@@ -183,6 +183,19 @@ class Limits(BaseModel):
     max_queue: int
 
 
+class EmbeddingInfo(BaseModel):
+    served: Literal["base", "tuned"] = Field(
+        description="base: the original encoder's embedding (all-MiniLM-L6-v2's vector space); tuned: the tuned "
+        "branch's, another vector space"
+    )
+    description: str
+    stsb_spearman_x100: float | None = Field(
+        description="STS-B test Spearman x100 of the served tuned embedding, measured at save time (null: base, "
+        "or not measured)"
+    )
+    tuned_blocks: int = Field(description="Fine-tuned blocks the heads read (0: the heads read the embedding).")
+
+
 class Info(BaseModel):
     model: str
     model_path: str
@@ -190,6 +203,7 @@ class Info(BaseModel):
     backend: str
     precision: str
     embedding_dim: int
+    embedding: EmbeddingInfo
     batching: bool
     tasks: list[TaskInfo]
     limits: Limits
@@ -258,19 +272,13 @@ class Metrics:
 
 
 def load_model(settings: ServerSettings):
-    """The model for the chosen backend; both kinds answer .tasks, .trained, .run, .predictions, .token_counts."""
-    if settings.backend == "onnx":
-        try:
-            from mtst.onnx_backend import OnnxModel
-        except ImportError as err:
-            raise MtstError(f"the onnx backend is not available: {err}") from err
-        return OnnxModel.load(settings.model)
-    from mtst.model import MultiTaskModel
+    """The model, through the one loader of every backend (mtst.backend)."""
+    from mtst.backend import load_model as load_backend
 
-    # One batch at a time on every core but one (below): the server's own batching merges requests, and
+    # One batch at a time (on every core but one, below): the server's own batching merges requests, and
     # these settings are the ones docs/serving.md measured.
-    model = MultiTaskModel.load(settings.model, precision=settings.precision, streams=1)
-    if model.device.type == "cpu":
+    model = load_backend(settings.model, settings.backend, settings.precision, streams=1)
+    if settings.backend == "torch" and model.device.type == "cpu":
         leave_a_core_for_http()
     return model
 
@@ -399,7 +407,8 @@ class Service:
         model = self.ready_model()
         s = self.settings
         # What actually runs: an ONNX export's quantisation, else the torch encoder's resolved precision.
-        precision = getattr(model, "quantize", None) or getattr(getattr(model, "encoder", None), "precision", None)
+        described = model.describe() if hasattr(model, "describe") else {}
+        precision = described.get("precision")
         return Info(
             model=self.name,
             model_path=str(s.model.resolve()),
@@ -407,6 +416,7 @@ class Service:
             backend=s.backend,
             precision=precision or s.precision,
             embedding_dim=self.dim,
+            embedding=embedding_info(described),
             batching=self.batcher.batching,
             tasks=[
                 TaskInfo(name=n, labels=list(t.labels), trained=bool(model.trained.get(n, False)))
@@ -420,6 +430,26 @@ class Service:
                 max_queue=s.max_queue,
             ),
         )
+
+
+def embedding_info(described: dict) -> EmbeddingInfo:
+    """Which embedding the model serves, said plainly: a tuned one is never passed off as the base one."""
+    served = described.get("embedding", "base")
+    stsb = described.get("stsb")
+    blocks = int(described.get("tuned_blocks", 0))
+    if served == "base":
+        text = "the base encoder's own embedding (all-MiniLM-L6-v2's vector space)"
+        if blocks:
+            text += f"; the heads read a tuned branch of {blocks} blocks computed in the same pass"
+    else:
+        score = f"STS-B test Spearman x100 {stsb['spearman_x100']:.2f}" if stsb else "STS-B not measured"
+        text = f"a TUNED embedding, not the base encoder's vector space ({score})"
+    return EmbeddingInfo(
+        served=served,
+        description=text,
+        stsb_spearman_x100=stsb["spearman_x100"] if stsb else None,
+        tuned_blocks=blocks,
+    )
 
 
 class AsciiJSONResponse(JSONResponse):
@@ -631,6 +661,10 @@ def run_server(settings: ServerSettings) -> None:
 
     if not settings.model.is_dir():
         raise MtstError(f"model folder {settings.model} does not exist; pass a saved mtst model folder")
+    if settings.backend == "torch":
+        from mtst.device import apply_thread_policy
+
+        apply_thread_policy()  # once, here at the entry point; the ONNX backend never imports torch
     app = create_app(settings)
     server = uvicorn.Server(
         uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=10)

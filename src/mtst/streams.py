@@ -30,6 +30,22 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def policy_threads() -> int:
+    """CPU threads for this process: the caller's OMP_NUM_THREADS if set, else every core it may run on.
+
+    Under torchrun (LOCAL_WORLD_SIZE > 1) each rank gets its share of the cores, so N ranks use the machine
+    once, not N times (torchrun's own default of OMP_NUM_THREADS=1 per rank would leave cores idle).
+    """
+    cores = available_cores()
+    ranks = os.environ.get("LOCAL_WORLD_SIZE", "")
+    if ranks.isdigit() and int(ranks) > 1:
+        return max(1, cores // int(ranks))
+    wanted = os.environ.get("OMP_NUM_THREADS", "")
+    if wanted.isdigit() and int(wanted) >= 1:
+        return int(wanted)
+    return cores
+
+
 def resolve_streams(streams: int | None, cores: int | None = None) -> int:
     """How many batches run at once: `streams` if given, else one per core (at most MAX_AUTO_STREAMS)."""
     if streams is None:

@@ -79,15 +79,33 @@ def encoder_always_frozen(config: TrainConfig) -> bool:
     return config.encoder.freeze == "encoder"
 
 
+def tuned_branch_blocks(config: TrainConfig, num_layers: int) -> int:
+    """Blocks the tuned branch needs: as many as the strategy ever trains (num_layers + 1: embeddings too)."""
+    enc = config.encoder
+    if enc.freeze == "top":
+        return enc.top_layers
+    if enc.freeze == "gradual":
+        return enc.gradual.layers_at(config.epochs - 1)
+    return num_layers + 1 if enc.freeze == "none" else 0
+
+
 def apply_freezing(model: MultiTaskModel, config: TrainConfig, epoch: int, stopped: set[str]) -> None:
-    """Set requires_grad for this epoch from the strategy, the frozen heads and the stopped tasks."""
+    """Set requires_grad for this epoch from the strategy, the frozen heads and the stopped tasks.
+
+    The strategy trains a tuned branch (copies of the blocks it tunes, made here once, sized for the whole
+    run); the original blocks stay frozen and keep serving the base embedding.
+    """
     strategy = config.encoder.freeze
     if strategy == "all":
         raise MtstError(
             "encoder.freeze is 'all': every weight is frozen, so training would learn nothing; "
             "use 'encoder' to train the heads only, 'gradual', or 'none'"
         )
+    blocks = tuned_branch_blocks(config, model.encoder.num_layers)
+    if blocks and strategy != "top":  # top: made below, once top_layers is checked
+        model.encoder.add_tuned_branch(blocks)
     set_trainable(model, True)
+    set_trainable(model.encoder.transformer, False)  # the base branch never learns
     if strategy == "encoder":
         freeze_encoder(model)
     elif strategy == "top":
@@ -213,7 +231,8 @@ class Trainer:
     def make_optimizer(self) -> None:
         cfg = self.config
         decay, no_decay = [], []
-        for p in self.model.encoder.parameters():
+        tuned = self.model.encoder.tuned  # the base branch is frozen and stays out of the optimiser
+        for p in tuned.parameters() if tuned is not None else []:
             (no_decay if p.ndim < 2 else decay).append(p)  # no decay for biases and LayerNorm
         groups = [
             {"name": "encoder", "params": decay, "lr": cfg.encoder.lr, "weight_decay": cfg.optimizer.weight_decay},
@@ -250,7 +269,7 @@ class Trainer:
                 mask[row, : len(t)] = 1
             return self.model.encoder.forward_from(self.frozen_blocks(), padded, mask)
         batch = self.model.encoder.collate([split.ids[i] for i in index])
-        return self.model.encoder(**batch)
+        return self.model.encoder.features(**batch)
 
     def task_weight(self, position: int, name: str) -> torch.Tensor | float:
         if self.log_vars is not None:
@@ -548,6 +567,16 @@ class Trainer:
         partial.write_text("".join(json.dumps(row) + "\n" for row in self.history))
         os.replace(partial, path)
 
+    def choose_embedding(self) -> None:
+        """Serve the embedding the config asks for; a tuned one gets its STS-B score measured now."""
+        from mtst.stsb import measure_stsb
+
+        encoder = self.model.encoder
+        if self.config.encoder.embedding == "tuned":
+            encoder.embedding, encoder.stsb = "tuned", measure_stsb(encoder)
+        elif encoder.tuned is not None or encoder.embedding == "base":
+            encoder.embedding, encoder.stsb = "base", None  # (an init model whose base was lost stays tuned)
+
     def finish(self, dev: dict) -> dict:
         """Evaluate on test and leave the model, metrics and pictures in the output folder."""
         from mtst.metrics import save_confusion_png
@@ -565,6 +594,7 @@ class Trainer:
         if self.test_records is not None:
             metrics["test"] = evaluate(self.model, self.test_records)
         final = metrics.get("test", metrics["dev"])
+        self.choose_embedding()
         card_metrics = {"split": "test" if "test" in metrics else "dev", **summary(final)}
         self.model.save(self.output, metrics=card_metrics)
         (self.output / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

@@ -1,0 +1,74 @@
+"""One interface for every way of running a model, and one loader: the CLI and the server use only these.
+
+A torch model folder (mtst.model.MultiTaskModel) and an `mtst export` folder (mtst.onnx_backend.OnnxModel)
+answer the same calls. Free of torch at import, so the ONNX backend starts without it.
+"""
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from mtst.errors import MtstError
+from mtst.outputs import Outputs, Prediction
+from mtst.tasks import TaskSpec
+
+BACKENDS = ("torch", "onnx")
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What a loaded model answers, whichever backend runs it."""
+
+    tasks: dict[str, TaskSpec]
+    trained: dict[str, bool]
+
+    def run(self, texts: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 32) -> Outputs:
+        """The served embeddings and every requested task's probabilities, one pass per batch."""
+
+    def predict(
+        self, texts: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 32
+    ) -> list[dict[str, Prediction]]: ...
+
+    def predictions(self, outputs: Outputs) -> list[dict[str, Prediction]]: ...
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """The served embeddings only."""
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]: ...
+
+    def check_tasks(self, tasks: Sequence[str] | None) -> list[str]: ...
+
+    def describe(self) -> dict:
+        """backend, precision, and the served embedding: `embedding` (base or tuned), `stsb`, the branches."""
+
+
+def load_model(
+    path: str | Path,
+    backend: str = "torch",
+    precision: str = "fp32",
+    streams: int | None = None,
+    device: str | None = None,
+) -> Backend:
+    """Open a model folder with the chosen backend.
+
+    torch: a folder saved by mtst (precision fp32 or bf16; streams default one per core). onnx: a folder
+    written by `mtst export` (its precision is fixed at export; streams default 1, onnxruntime already
+    spreads one batch over the cores).
+    """
+    if backend == "onnx":
+        if precision != "fp32":
+            raise MtstError("--precision applies to the torch backend only; an ONNX export fixes its own precision")
+        if device not in (None, "cpu"):
+            raise MtstError("the onnx backend runs on the CPU; leave --device out or use the torch backend")
+        try:
+            from mtst.onnx_backend import OnnxModel
+        except ImportError as err:
+            raise MtstError(f"the onnx backend is not available: {err}") from err
+        return OnnxModel.load(path, streams=1 if streams is None else streams)
+    if backend != "torch":
+        raise MtstError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    from mtst.model import MultiTaskModel
+
+    return MultiTaskModel.load(path, device=device, precision=precision, streams=streams)
