@@ -4,7 +4,12 @@ One process, one text set (the shipped test split plus BANKING77 test texts, whe
 texts/s at batch 32 (median of interleaved runs, so a busy machine slows every path alike), peak memory and
 cold start (fresh subprocesses), agreement with mtst fp32 (embedding cosine, head predictions, macro-F1 on the
 test split), the share of a measured matmul ceiling it reaches, and what one pass for all heads saves.
+Also what the second branch costs: a model's heads read tuned top blocks while its embedding comes from the
+original ones (mtst.branch); "heads only" runs the trunk and the tuned branch alone (the cost before the
+base embedding was kept), "two branches" adds the base branch, for torch fp32, bf16 and ONNX fp32 side by side.
 Writes benchmarks/results/inference.{json,md,png}.
+
+    .venv/bin/python benchmarks/bench_inference.py [--texts N] [--runs N] [--model DIR] [--only-branches]
 """
 
 import argparse
@@ -216,6 +221,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="timed runs per path (median)")
     parser.add_argument("--model", type=Path, default=None, help="mtst model folder (default: models/default)")
     parser.add_argument("--out", type=Path, default=RESULTS / "inference")
+    parser.add_argument(
+        "--only-branches", action="store_true", help="measure only the second branch's cost (prints, writes nothing)"
+    )
     args = parser.parse_args()
 
     import torch
@@ -230,6 +238,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="mtst-bench-inference-"))
     model_dir, model_note = pick_model(args.model, work)
     print(f"{len(texts)} texts from {', '.join(sources)}; model: {model_note}; {cores} cores", flush=True)
+    bf16_native = mtst.device.bf16_supported(torch.device("cpu"))
+    branches = branch_cost(model_dir, work, texts, args.runs, bf16_native)
+    print(branch_markdown(branches), flush=True)
+    if args.only_branches:
+        return
 
     export_s = {}
     for quantize in (None, "int8"):
@@ -238,7 +251,6 @@ def main() -> None:
     where = {"MODEL": str(model_dir), "ONNX_FP32": str(work / "onnx-fp32"), "ONNX_INT8": str(work / "onnx-int8")}
 
     # bf16 where the CPU has no native support falls back to fp32 (and says so); its numbers are then fp32's.
-    bf16_native = mtst.device.bf16_supported(torch.device("cpu"))
     measured = [p for p in PATHS if bf16_native or p != "mtst bf16"]
     loaded = {name: load_path(name, where) for name in measured}
     reference_model = loaded["mtst fp32"][0]
@@ -354,6 +366,7 @@ def main() -> None:
         "paths": {},
         "bf16_emulated": emulated,
         "one_pass": one_pass,
+        "branches": branches,
     }
     st = median["sentence-transformers"]
     for name in PATHS:
@@ -378,6 +391,86 @@ def main() -> None:
     chart(results, args.out.with_suffix(".png"))
     print(markdown(results))
     print(f"wrote {args.out.with_suffix('.json')}, .md and .png")
+
+
+def branch_variants(model_dir: Path, work: Path) -> dict[str, Path]:
+    """The model twice: serving its base embedding (two branches) and its tuned one (heads only: the base
+    branch is skipped). A model without a tuned branch gets one of two blocks (copies: the cost is the same)."""
+    from mtst.model import MultiTaskModel
+
+    model = MultiTaskModel.load(model_dir, device="cpu")
+    if model.encoder.tuned is None:
+        model.encoder.add_tuned_branch(2)
+    folders = {}
+    for variant, served in (("heads only", "tuned"), ("two branches", "base")):
+        model.encoder.embedding = served
+        folders[variant] = model.save(work / f"branches-{served}")
+    return folders
+
+
+def branch_cost(model_dir: Path, work: Path, texts: list[str], runs: int, bf16_native: bool) -> dict:
+    """texts/s of one model with and without its base branch, per runtime, runs interleaved (median)."""
+    import mtst.device
+    from mtst.backend import load_model
+    from mtst.export import export_onnx
+
+    folders = branch_variants(model_dir, work)
+    exports = {v: export_onnx(f, work / f"onnx-{f.name}") for v, f in folders.items()}
+    real_flags = mtst.device._cpu_flags
+    if not bf16_native:  # bf16 forced (emulated, slow): a small sample only
+        mtst.device._cpu_flags = lambda: frozenset({"avx512_bf16"})
+    try:
+        runtimes = {
+            "torch fp32": {v: load_model(f) for v, f in folders.items()},
+            "torch bf16": {v: load_model(f, precision="bf16") for v, f in folders.items()},
+            "onnx fp32": {v: load_model(f, backend="onnx") for v, f in exports.items()},
+        }
+    finally:
+        mtst.device._cpu_flags = real_flags
+    model = runtimes["torch fp32"]["two branches"]
+    result = {
+        "tuned_blocks": len(model.encoder.tuned.blocks),
+        "blocks": model.encoder.num_layers,
+        "tuned_embeddings_layer": model.encoder.tuned.embeddings is not None,
+        "runtimes": {},
+    }
+    for runtime, variants in runtimes.items():
+        sample = texts if bf16_native or runtime != "torch bf16" else texts[: min(len(texts), 64)]
+        for m in variants.values():
+            m.run(sample[:8], batch_size=BATCH)
+        spent = {v: [] for v in variants}
+        for _ in range(runs):
+            for v, m in variants.items():
+                spent[v].append(timed(m.run, sample, None, BATCH)[0])
+        med = {v: statistics.median(t) for v, t in spent.items()}
+        result["runtimes"][runtime] = {
+            "texts": len(sample),
+            "emulated": runtime == "torch bf16" and not bf16_native,
+            "texts_per_s": {v: len(sample) / t for v, t in med.items()},
+            "two_over_one": med["two branches"] / med["heads only"],
+        }
+    return result
+
+
+def branch_markdown(b: dict) -> str:
+    n, k = b["blocks"], b["tuned_blocks"]
+    expected = 2.0 if b["tuned_embeddings_layer"] else (n + k) / n
+    lines = [
+        f"Second branch: heads on {k} tuned blocks"
+        + (" and embeddings layer" if b["tuned_embeddings_layer"] else "")
+        + f", embedding from the {n} original blocks (block-count estimate {expected:.2f}x).",
+        "",
+        "| runtime | texts | heads only, texts/s | two branches, texts/s | cost of the base branch |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in b["runtimes"].items():
+        tps = r["texts_per_s"]
+        note = " (emulated bf16)" if r["emulated"] else ""
+        lines.append(
+            f"| {name}{note} | {r['texts']} | {tps['heads only']:.0f} | {tps['two branches']:.0f} "
+            f"| {r['two_over_one']:.2f}x |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def macro_f1(outputs, records: list[dict], tasks: dict) -> dict[str, float]:
@@ -474,6 +567,8 @@ def markdown(r: dict) -> str:
             f"| {name} | {o['texts']} | {o['all_heads_over_embedding']:.2f} "
             f"| {o['single_task_models_over_one_pass']:.2f} ({o['tasks']} tasks) |"
         )
+    if r.get("branches"):
+        lines += ["", branch_markdown(r["branches"]).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -20,7 +21,8 @@ def model(encoder):
     m = MultiTaskModel(encoder)
     snapshot = {k: v.clone() for k, v in encoder.state_dict().items()}
     yield m
-    # The encoder is shared by the session: put its weights and flags back.
+    # The encoder is shared by the session: put its weights, branches and flags back.
+    encoder.tuned = None
     encoder.load_state_dict(snapshot)
     set_trainable(encoder, True)
 
@@ -66,14 +68,27 @@ def test_freeze_all_changes_nothing(model):
     assert changed(model, before) == set()
 
 
-def test_unfreeze_top_two_layers(model):
+def test_unfreeze_top_two_layers_trains_copies_and_keeps_the_base(model, reference):
     unfreeze_top_layers(model, 2)
+    assert len(model.encoder.tuned.blocks) == 2 and model.encoder.split == 4
     before = one_step(model)
     moved = {k for k in changed(model, before) if k.startswith("encoder.")}
-    layers = {k.split("layer.")[1].split(".")[0] for k in moved}
-    assert layers == {"4", "5"}
-    assert not any("embeddings" in k for k in moved)
+    # Only the tuned copies of blocks 4 and 5 learn; the original blocks and the embeddings stay.
+    assert {k.split(".")[3] for k in moved} == {"0", "1"}
+    assert all(k.startswith("encoder.tuned.blocks.") for k in moved)
     assert any(k.startswith("heads.") for k in changed(model, before))
+    expected = reference.encode(TEXTS, normalize_embeddings=True)
+    np.testing.assert_allclose(model.encoder.encode(TEXTS), expected, atol=1e-5)
+    assert np.abs(model.encoder.encode_features(TEXTS) - model.encoder.encode(TEXTS)).max() > 1e-4
+
+
+def test_unfreezing_past_the_blocks_tunes_a_whole_copy(model):
+    unfreeze_top_layers(model, model.encoder.num_layers + 1)
+    assert model.encoder.tuned.embeddings is not None and model.encoder.split == 0
+    before = one_step(model)
+    moved = {k for k in changed(model, before) if k.startswith("encoder.")}
+    assert any(k.startswith("encoder.tuned.embeddings.") for k in moved)
+    assert not any(k.startswith("encoder.transformer.") for k in moved)
 
 
 def test_trainable_counts(model):

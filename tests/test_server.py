@@ -256,7 +256,7 @@ def test_onnx_backend_is_loaded_lazily_through_its_module(model_dir, model, monk
 
     class OnnxModel:
         @staticmethod
-        def load(path):
+        def load(path, **options):
             loaded_from.append(path)
             return model
 
