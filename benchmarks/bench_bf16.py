@@ -25,22 +25,16 @@ APP_TEST = ROOT / "data" / "app" / "test.jsonl"
 
 
 def bf16_weights_model(folder: Path):
-    """An mtst model whose transformer holds bf16 weights; pooling, normalisation and heads stay fp32."""
+    """An mtst model whose encoder (both branches) holds bf16 weights; pooling, normalisation and heads stay fp32."""
     import torch
-    import torch.nn.functional as F
 
-    from mtst.encoder import mean_pool
     from mtst.model import MultiTaskModel
 
     model = MultiTaskModel.load(folder, device="cpu")
     enc = model.encoder
     enc.transformer = copy.deepcopy(enc.transformer).to(torch.bfloat16)
-
-    def forward(input_ids, attention_mask, **extra):
-        hidden = enc.transformer(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
-        return F.normalize(mean_pool(hidden.float(), attention_mask), p=2, dim=1)
-
-    enc.forward = forward
+    if enc.tuned is not None:
+        enc.tuned = copy.deepcopy(enc.tuned).to(torch.bfloat16)
     return model
 
 

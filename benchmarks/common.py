@@ -662,7 +662,7 @@ def probe_costs(config: dict, texts: Sequence[str], batches: int = 8, seed: int 
             times["eval_per_text"] = times["full_per_text"]
         model.train()
         t0 = time.perf_counter()
-        emb = enc.forward_from(layer, hidden, batch["attention_mask"]) if strategy == "top" else enc(**batch)
+        emb = enc.forward_from(layer, hidden, batch["attention_mask"]) if strategy == "top" else enc.features(**batch)
         F.cross_entropy(model.heads[task](emb), torch.zeros(len(index), dtype=torch.long)).backward()
         model.zero_grad(set_to_none=True)
         times["train_per_text"] = time.perf_counter() - t0

@@ -267,11 +267,18 @@ def embedding_card(encoder: SentenceEncoder) -> list[str]:
         whole = info["tuned_embeddings_layer"]
         lines = [
             f"Branches: the heads read a tuned branch ({blocks} fine-tuned blocks"
-            + (" and embeddings layer, a whole second encoder" if whole else f" on a shared trunk of {encoder.split}")
+            + (
+                " and embeddings layer, a whole second encoder"
+                if whole
+                else f" on a shared trunk of {encoder.split} blocks"
+            )
             + "); the embedding comes from the base branch (the original blocks), in the same pass.",
+            "",
             "Cost per pass: about "
             + (
-                "2x the encoder alone (nothing is shared)."
+                "the encoder alone (serving the tuned embedding, the base branch is not run)."
+                if encoder.serves_tuned()
+                else "2x the encoder alone (nothing is shared)."
                 if whole
                 else f"{(encoder.num_layers + blocks) / encoder.num_layers:.2f}x the encoder alone "
                 f"({encoder.num_layers} + {blocks} blocks)."
