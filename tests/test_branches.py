@@ -115,6 +115,26 @@ def test_cli_and_backend_serve_the_base_embedding(trained, reference, tmp_path):
     assert described["embedding"] == "base" and described["tuned_blocks"] == 2
     assert described["stages"]["trunk"] == "embeddings + blocks 0-3"
 
+    # The server: /v1/embeddings and /v1/predict's return_embedding serve the base embedding, and /info says so.
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from mtst.server import ServerSettings, create_app
+
+    expected = reference.encode(TEXTS, normalize_embeddings=True)
+    with TestClient(create_app(ServerSettings(model=trained["top"]), model=model)) as client:
+        deadline = time.monotonic() + 60
+        while client.get("/health").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        served = client.post("/v1/embeddings", json={"input": TEXTS}).json()["data"]
+        predicted = client.post("/v1/predict", json={"texts": TEXTS, "return_embedding": True}).json()["results"]
+        info = client.get("/info").json()["embedding"]
+    np.testing.assert_allclose(np.array([d["embedding"] for d in served]), expected, atol=1e-5)
+    np.testing.assert_allclose(np.array([r["embedding"] for r in predicted]), expected, atol=1e-5)
+    assert info["served"] == "base" and info["tuned_blocks"] == 2 and info["stsb_spearman_x100"] is None
+
 
 def test_legacy_folders_load_with_unchanged_heads(trained, reference, tmp_path, caplog):
     """A folder saved before branches (one encoder, top blocks tuned) is split back into the two branches."""
