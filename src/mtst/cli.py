@@ -270,7 +270,9 @@ def behaviour(
     from mtst.behaviour import below, format_table, load_suite, report, run_suite
 
     capabilities = load_suite(suite)  # a broken suite is reported before the model is loaded
-    results = run_suite(load_backend(model, backend, "fp32"), capabilities, batch_size)
+    if backend == "torch":
+        use_thread_policy()
+    results = run_suite(load_model(model, backend), capabilities, batch_size)
     summary = {"model": str(model), "suite": str(suite), **report(results)}
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
