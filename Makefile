@@ -39,7 +39,7 @@ test: install browser
 # The lowest versions pyproject.toml allows, in a venv of their own, on a quick subset of the tests:
 # the floors we state are floors we ran. Not part of CI (it downloads old releases).
 FLOORS := .venv-floors
-FLOOR_TESTS := tests/test_model.py tests/test_freezing.py tests/test_training.py
+FLOOR_TESTS := tests/test_model.py tests/test_freezing.py tests/test_training.py tests/test_training_loss.py tests/test_training_state.py tests/test_cache.py
 test-floors:
 	test -x $(FLOORS)/bin/python || $(PYTHON) -m venv $(FLOORS)
 	$(FLOORS)/bin/python -m pip install -q --upgrade pip

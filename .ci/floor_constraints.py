@@ -10,6 +10,9 @@ import tomllib
 from pathlib import Path
 
 SKIP = {"torch"}
+# typer 0.12 is typer-slim of the same version plus extras; pinning the pair spares pip a long backtrack
+# through later typer-slim releases (which require later typer).
+COMPANIONS = {"typer": "typer-slim"}
 pyproject = tomllib.loads(Path(sys.argv[1] if len(sys.argv) > 1 else "pyproject.toml").read_text())
 project = pyproject["project"]
 wanted = list(project["dependencies"]) + list(project.get("optional-dependencies", {}).get("dev", []))
@@ -20,3 +23,5 @@ for requirement in wanted:
     name, floor = match.groups()
     if name.lower() not in SKIP:
         print(f"{name}=={floor}")
+    if name.lower() in COMPANIONS:
+        print(f"{COMPANIONS[name.lower()]}=={floor}")
