@@ -29,12 +29,15 @@ def draws() -> tuple:
 def test_every_random_state_survives_a_weights_only_checkpoint(tmp_path):
     seed_everything(5)
     draws()
-    save_checkpoint(tmp_path / "c.pt", {"train_state": TrainState(epoch=2, step=7, history=[{"epoch": 2}]).to_dict()})
+    schedule = Schedule(total=30, warmup=3, kind="cosine")
+    before = TrainState(schedule, epoch=2, step=7, history=[{"epoch": 2}])
+    save_checkpoint(tmp_path / "c.pt", {"train_state": before.to_dict()})
     expected = draws()
     seed_everything(99)
     stored = torch.load(tmp_path / "c.pt", weights_only=True)  # tensors and plain data only
     state = TrainState.from_dict(stored["train_state"])
-    assert (state.epoch, state.step, state.history) == (2, 7, [{"epoch": 2}])
+    assert (state.schedule, state.epoch, state.step, state.history) == (schedule, 2, 7, [{"epoch": 2}])
+    assert state.lr_factor() == before.lr_factor() == schedule.factor(7)
     assert draws() == expected
 
 

@@ -76,16 +76,28 @@ class Schedule:
 
 @dataclass
 class TrainState:
-    """Where the run is: epochs and steps done, the history so far, and every random state."""
+    """Where the run is: epochs and steps done, the LR schedule and its position, the history so far;
+    saved with every random state."""
 
+    schedule: Schedule
     epoch: int = 0  # epochs finished
     step: int = 0  # optimizer steps taken: the schedule's position
     history: list[dict] = field(default_factory=list)
 
+    def lr_factor(self) -> float:
+        """The factor on each group's base learning rate for the next step."""
+        return self.schedule.factor(self.step)
+
     def to_dict(self) -> dict:
-        return {"epoch": self.epoch, "step": self.step, "history": self.history, "rng": capture_rng()}
+        return {
+            "schedule": [self.schedule.total, self.schedule.warmup, self.schedule.kind],
+            "epoch": self.epoch,
+            "step": self.step,
+            "history": self.history,
+            "rng": capture_rng(),
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainState":
         restore_rng(data["rng"])
-        return cls(data["epoch"], data["step"], data["history"])
+        return cls(Schedule(*data["schedule"]), data["epoch"], data["step"], data["history"])

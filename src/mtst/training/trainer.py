@@ -136,9 +136,8 @@ class Trainer:
         )
         self.step_module = StepModule(self.model, self.log_vars)
         self.optimizer = make_optimizer(self.model, cfg, self.log_vars)
-        self.schedule = Schedule.for_run(self.train.lengths, cfg, self.world.size)
         self.stopping = EarlyStopping(self.learning, cfg.patience, whole_model=not encoder_always_frozen(cfg))
-        self.state = TrainState()
+        self.state = TrainState(Schedule.for_run(self.train.lengths, cfg, self.world.size))
         main = self.world.is_main
         self.callbacks = default_callbacks(self.output, self.quiet) + self.extra_callbacks if main else []
 
@@ -158,7 +157,7 @@ class Trainer:
                 break
             began = time.perf_counter()
             apply_freezing(self.model, self.config, epoch, self.stopping.stopped)
-            lrs = {g["name"]: g["base_lr"] * self.schedule.factor(self.state.step) for g in self.optimizer.param_groups}
+            lrs = {g["name"]: g["base_lr"] * self.state.lr_factor() for g in self.optimizer.param_groups}
             train_stats = self.train_epoch(epoch)
             dev_stats = self.evaluate_split(self.dev)
             self.stopping.update(dev_stats, epoch, self.model)
@@ -209,7 +208,7 @@ class Trainer:
             parts.total.backward()
             nn.utils.clip_grad_norm_(self.trainable_params(), cfg.optimizer.grad_clip)
             for group in self.optimizer.param_groups:
-                group["lr"] = group["base_lr"] * self.schedule.factor(self.state.step)
+                group["lr"] = group["base_lr"] * self.state.lr_factor()
             self.optimizer.step()
             self.state.step += 1
             self.emit("on_step")
