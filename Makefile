@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 models/default/tasks.json: $(VENV)/.installed configs/app.yaml data/app/train.jsonl data/app/dev.jsonl data/app/test.jsonl
-	$(BIN)/mtst train --config configs/app.yaml --output models/default
+	$(BIN)/mtst train --config configs/app.yaml --output models/default --overwrite
 
 # The main job: train the default model, score it on the held-out test split, show it at work.
 demo: models/default/tasks.json
@@ -31,7 +31,7 @@ behaviour: models/default/tasks.json
 	$(BIN)/mtst behaviour --model models/default --suite behaviour/app --output benchmarks/results/behaviour.json
 
 train: install
-	$(BIN)/mtst train --config configs/app.yaml --output models/default
+	$(BIN)/mtst train --config configs/app.yaml --output models/default --overwrite
 
 test: install browser
 	$(BIN)/python -m pytest -q
