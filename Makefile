@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo train test lint data audit bench reproduce clean browser behaviour
+.PHONY: install demo train test test-floors lint data audit bench reproduce clean browser behaviour
 
 install: $(VENV)/.installed
 
@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 models/default/tasks.json: $(VENV)/.installed configs/app.yaml data/app/train.jsonl data/app/dev.jsonl data/app/test.jsonl
-	$(BIN)/mtst train --config configs/app.yaml --output models/default
+	$(BIN)/mtst train --config configs/app.yaml --output models/default --overwrite
 
 # The main job: train the default model, score it on the held-out test split, show it at work.
 demo: models/default/tasks.json
@@ -31,10 +31,23 @@ behaviour: models/default/tasks.json
 	$(BIN)/mtst behaviour --model models/default --suite behaviour/app --output benchmarks/results/behaviour.json
 
 train: install
-	$(BIN)/mtst train --config configs/app.yaml --output models/default
+	$(BIN)/mtst train --config configs/app.yaml --output models/default --overwrite
 
 test: install browser
 	$(BIN)/python -m pytest -q
+
+# The lowest versions pyproject.toml allows, in a venv of their own, on a quick subset of the tests:
+# the floors we state are floors we ran. Not part of CI (it downloads old releases).
+FLOORS := .venv-floors
+FLOOR_TESTS := tests/test_model.py tests/test_freezing.py tests/test_training.py tests/test_training_loss.py tests/test_training_state.py tests/test_cache.py
+test-floors:
+	test -x $(FLOORS)/bin/python || $(PYTHON) -m venv $(FLOORS)
+	$(FLOORS)/bin/python -m pip install -q --upgrade pip
+	$(PYTHON) .ci/floor_constraints.py pyproject.toml > $(FLOORS)/constraints.txt
+	$(FLOORS)/bin/python -m pip install -q torch==2.13.0
+	$(FLOORS)/bin/python -m pip install -q -c $(FLOORS)/constraints.txt -e . pytest pyyaml
+	$(FLOORS)/bin/python -m pip list --format=freeze | grep -iE '^(torch|transformers|tokenizers|safetensors|numpy|pydantic|scikit-learn|pytest)=='
+	$(FLOORS)/bin/python -m pytest -q -p no:cacheprovider $(FLOOR_TESTS) -k 'not killed and not two_processes and not sentence_transformers'
 
 # Headless Chromium and its driver for the demo-page test (tests/test_demo_page.py); Debian packages.
 browser:
@@ -54,7 +67,7 @@ audit: install
 	$(BIN)/python data/tools/shortcut_audit.py
 
 clean:
-	rm -rf models runs .pytest_cache
+	rm -rf models runs .pytest_cache .venv-floors
 
 # Speed and memory, measured side by side in one run (not timed tests).
 bench: install

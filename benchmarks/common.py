@@ -349,6 +349,8 @@ class EmbeddingStore:
         class Shim:  # what cached_encode needs of an encoder
             dim = store.encoder.dim
             max_length = store.encoder.max_length
+            precision = store.encoder.precision
+            device = store.encoder.device
 
             @staticmethod
             def encode(texts, batch_size=64, show_progress=False):

@@ -28,17 +28,19 @@ def model(encoder):
 
 
 def one_step(model) -> dict[str, torch.Tensor]:
-    """Take one AdamW step on a summed loss; return every parameter's value before it."""
+    """One AdamW step, over every parameter, on a summed loss; return every parameter's value before it.
+
+    The optimizer holds all parameters (with weight decay), so only requires_grad decides what moves.
+    """
     before = {k: v.detach().clone() for k, v in model.named_parameters()}
-    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.1)
     model.train()
     batch = model.encoder.collate(model.encoder.tokenize(TEXTS)[0])
     _, logits = model(**batch)
     loss = sum(torch.nn.functional.cross_entropy(v, torch.zeros(len(TEXTS), dtype=torch.long)) for v in logits.values())
-    if params:
-        opt = torch.optim.AdamW(params, lr=1e-2)
+    if loss.requires_grad:  # all frozen: nothing to differentiate, and the step must still move nothing
         loss.backward()
-        opt.step()
+    opt.step()
     model.eval()
     return before
 

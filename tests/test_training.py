@@ -35,6 +35,13 @@ def config(tiny_data, **overrides) -> dict:
     return data
 
 
+def assert_best_epochs_describe_the_saved_model(out, metrics) -> None:
+    """Each task's reported best epoch is the one whose weights were saved: its dev scores then are the final ones."""
+    history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    for name, epoch in metrics["best_epoch"].items():
+        assert history[epoch - 1]["tasks"][name]["macro_f1"] == metrics["dev"]["tasks"][name]["macro_f1"], name
+
+
 @pytest.fixture(scope="module")
 def frozen_run(tiny_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("frozen")
@@ -60,6 +67,7 @@ def test_a_run_leaves_model_history_metrics_and_plots(frozen_run):
     card = (out / "README.md").read_text()
     dev = metrics["dev"]["tasks"]["query_intent"]
     assert f"{dev['macro_f1']:.4f}" in card
+    assert_best_epochs_describe_the_saved_model(out, metrics)
 
 
 def test_heads_learn_on_the_tiny_set(frozen_run):
@@ -127,10 +135,13 @@ def test_adding_a_task_with_old_heads_and_encoder_frozen_keeps_old_results(froze
 def test_gradual_unfreezing_grows_the_trainable_layers(tiny_data, tmp_path, small_encoder_dir):
     encoder = {"freeze": "gradual", "gradual": {"start": 1, "step": 1}, "path": str(small_encoder_dir)}
     cfg = parse_config(config(tiny_data, encoder=encoder, epochs=3))
-    train(cfg, tmp_path, quiet=True)
+    metrics = train(cfg, tmp_path, quiet=True)
     history = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
     counts = [row["trainable_parameters"] for row in history]
     assert counts[0] < counts[1] < counts[2]
+    # The encoder trains, so the whole model of one epoch is kept: every task reports that epoch.
+    assert len(set(metrics["best_epoch"].values())) == 1
+    assert_best_epochs_describe_the_saved_model(tmp_path, metrics)
 
 
 def test_batches_depend_only_on_seed_and_epoch():
@@ -259,6 +270,7 @@ def test_two_processes_with_gloo_match_one_process(tiny_data, tmp_path):
         raise
     assert proc.returncode == 0, out.decode(errors="replace")[-3000:]
     ddp = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
+    runs = ("single", "ddp")
     assert ddp["epochs_run"] == single["epochs_run"]
     # Stated tolerance: identical predictions, losses within 1e-4 (only float summation order differs).
     for name, m in single["dev"]["tasks"].items():
@@ -267,3 +279,9 @@ def test_two_processes_with_gloo_match_one_process(tiny_data, tmp_path):
         assert ddp["dev"]["tasks"][name]["loss"] == pytest.approx(m["loss"], abs=1e-4)
     assert not (tmp_path / "ddp" / "checkpoint.pt").exists()
     assert (tmp_path / "ddp" / "history.jsonl").read_text().count("\n") == single["epochs_run"]
+    # Training statistics are the global batch's: the gradient norm of the whole batch, not a mean of shard norms.
+    rows = [[json.loads(x) for x in (tmp_path / run / "history.jsonl").read_text().splitlines()] for run in runs]
+    for one, two in zip(*rows, strict=True):
+        for name, stats in one["tasks"].items():
+            assert two["tasks"][name]["grad_norm"] == pytest.approx(stats["grad_norm"], rel=1e-4)
+            assert two["tasks"][name]["train_loss"] == pytest.approx(stats["train_loss"], rel=1e-4)

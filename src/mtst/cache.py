@@ -1,4 +1,5 @@
-"""On-disk cache of frozen-encoder embeddings, keyed by the texts, the encoder's weights and max length.
+"""On-disk cache of frozen-encoder embeddings, keyed by the texts, the encoder's weights, max length,
+precision and device type (bf16 and fp32, or GPU and CPU kernels, give different vectors).
 
 A frozen encoder always gives the same vector for the same text, so heads can
 train on stored tensors instead of running the transformer every epoch.
@@ -34,11 +35,16 @@ def texts_hash(texts: Sequence[str]) -> str:
     return h.hexdigest()
 
 
+def embedding_setup(encoder) -> str:
+    """Everything besides the weights that changes the vectors: max length, precision, device type."""
+    return f"{encoder.max_length}|{encoder.precision}|{torch.device(encoder.device).type}"
+
+
 def cached_encode(encoder, texts: Sequence[str], fingerprint: str | None = None, show_progress: bool = False):
     """What the heads read for texts (encoder.encode_features; encode for an encoder without one), read from the
     cache when this exact input was embedded before."""
     fingerprint = fingerprint or encoder_fingerprint(encoder)
-    key = hashlib.sha256(f"{texts_hash(texts)}|{fingerprint}|{encoder.max_length}".encode()).hexdigest()
+    key = hashlib.sha256(f"{texts_hash(texts)}|{fingerprint}|{embedding_setup(encoder)}".encode()).hexdigest()
     path = cache_dir() / f"{key[:40]}.npy"
     if path.is_file():
         try:

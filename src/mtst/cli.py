@@ -21,8 +21,6 @@ app = typer.Typer(
 data_app = typer.Typer(help="Check labelled data files.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
-CHUNK = 4096  # texts read, embedded and written at a time: bounded memory for any file size
-
 
 def setup() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -107,6 +105,9 @@ def train(
         "runs/app"
     ),
     resume: Annotated[bool, typer.Option(help="Continue a killed run from its last checkpoint.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Train again into a used run folder (its model is replaced when the run ends).")
+    ] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
     device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N (default: CUDA when present).")] = None,
 ) -> None:
@@ -118,7 +119,7 @@ def train(
     use_thread_policy()  # under torchrun: each rank its share of the cores
     if device is not None:
         cfg.device = device
-    metrics = run_training(cfg, output, resume=resume, quiet=quiet)
+    metrics = run_training(cfg, output, resume=resume, quiet=quiet, overwrite=overwrite)
     if os.environ.get("RANK", "0") != "0":
         return
     split = "test" if "test" in metrics else "dev"

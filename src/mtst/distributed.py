@@ -54,7 +54,7 @@ class World:
 
 
 def join_world(device: str | None) -> tuple[World, str | None]:
-    """Start the process group when launched by torchrun (gloo on CPU, NCCL on GPU); else a world of one.
+    """Start the process group when launched by torchrun; else a world of one.
 
     Returns the world and the device this process should use.
     """
@@ -69,5 +69,11 @@ def join_world(device: str | None) -> tuple[World, str | None]:
     else:
         device = "cpu"
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+        dist.init_process_group(backend=backend_for(use_cuda))
     return World(rank, size, local_rank), device
+
+
+def backend_for(use_cuda: bool) -> str:
+    """gloo on CPU. On GPUs NCCL, which takes only CUDA tensors, with gloo beside it for the CPU tensors
+    the trainer also reduces (World.sum's totals, gathered objects)."""
+    return "cpu:gloo,cuda:nccl" if use_cuda else "gloo"

@@ -7,9 +7,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from mtst.errors import MtstError
-from mtst.textio import chunks, count_lines, iter_texts
-
-CHUNK = 4096
+from mtst.textio import CHUNK, chunks, count_lines, iter_texts
 
 
 def load_encoder(model: Path | None, precision: str = "fp32"):

@@ -14,9 +14,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from mtst.errors import MtstError
-from mtst.textio import chunks, iter_texts
-
-CHUNK = 4096
+from mtst.textio import CHUNK, chunks, iter_texts
 
 
 def prediction_row(text: str, result: dict) -> dict:

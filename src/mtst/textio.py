@@ -6,6 +6,8 @@ from pathlib import Path
 
 from mtst.errors import MtstError
 
+CHUNK = 4096  # texts read, processed and written at a time: bounded memory for any file size
+
 
 def iter_texts(path: str | Path) -> Iterator[str]:
     """Texts from a .jsonl file (the `text` field) or a plain file (one text a line), one at a time."""
