@@ -170,3 +170,16 @@ def small_encoder_dir(tmp_path_factory, encoder) -> Path:
     BertModel(config).save_pretrained(folder)
     encoder.tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, small_encoder_dir) -> Path:
+    """A saved MultiTaskModel on the tiny random encoder, with the default tasks: batch-scoring tests in seconds."""
+    import torch
+
+    from mtst.encoder import SentenceEncoder
+    from mtst.model import MultiTaskModel
+
+    torch.manual_seed(2)
+    model = MultiTaskModel(SentenceEncoder(small_encoder_dir, device="cpu"))
+    return model.save(tmp_path_factory.mktemp("tiny-model") / "model")

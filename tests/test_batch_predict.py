@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -101,3 +102,54 @@ def test_killed_cli_run_resumes_to_the_same_lines(model_dir, tmp_path):
     assert killed.read_text() == whole.read_text()
     first = json.loads(whole.read_text().splitlines()[0])
     assert set(first) == {"text", "sentence_type", "receipt_quality", "query_intent"}
+
+
+def parquet_texts_file(path, n, column="body", row_group_size=17):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    lines = texts_file(path.with_suffix(".txt"), n).read_text().splitlines()
+    pq.write_table(pa.table({"id": list(range(n)), column: lines}), path, row_group_size=row_group_size)
+    return path, lines
+
+
+def test_parquet_in_and_out_give_the_jsonl_answers(tiny_model_dir, tmp_path):
+    """A Parquet input streamed in row groups, written as Parquet: the same labels and scores as JSON lines,
+    every head's probabilities, and the embedding from the same pass."""
+    import pyarrow.parquet as pq
+
+    model = MultiTaskModel.load(tiny_model_dir)
+    source, lines = parquet_texts_file(tmp_path / "in.parquet", 45)
+    tasks = ["sentence_type", "query_intent"]
+    assert predict_stream(model, source, tmp_path / "out.parquet", tasks, chunk_size=10, text_column="body") == 45
+    predict_stream(model, source, tmp_path / "out.jsonl", tasks, chunk_size=10, text_column="body", embeddings=True)
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert not (tmp_path / "out.parquet.partial").exists()
+    assert pq.ParquetFile(tmp_path / "out.parquet").num_row_groups == 5  # a row group per chunk
+    assert table.column_names == ["text", "sentence_type", "query_intent"]
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert table.column("text").to_pylist() == lines == [r["text"] for r in rows]
+    for task in tasks:
+        answers = table.column(task).to_pylist()
+        assert [a["label"] for a in answers] == [r[task]["label"] for r in rows]
+        assert [a["score"] for a in answers] == pytest.approx([r[task]["score"] for r in rows], abs=1e-7)
+        labels = list(model.tasks[task].labels)
+        for a in answers:
+            assert list(a["probabilities"]) == labels
+            assert sum(a["probabilities"].values()) == pytest.approx(1, abs=1e-5)
+            assert a["score"] == max(a["probabilities"].values())
+    vectors = np.array([r["embedding"] for r in rows])
+    expected = model.encoder.encode(lines)
+    assert np.abs(vectors - expected).max() < 1e-5
+
+
+def test_parquet_errors_say_what_to_fix(tiny_model_dir, tmp_path):
+    model = MultiTaskModel.load(tiny_model_dir)
+    source, _ = parquet_texts_file(tmp_path / "in.parquet", 5)
+    with pytest.raises(MtstError, match="no column 'text'.*id, body.*--text-column"):
+        predict_stream(model, source, tmp_path / "out.parquet", ["query_intent"])
+    with pytest.raises(MtstError, match="--resume needs a .jsonl output"):
+        predict_stream(model, source, tmp_path / "out.parquet", ["query_intent"], resume=True, text_column="body")
+    (tmp_path / "bad.parquet").write_text("not parquet")
+    with pytest.raises(MtstError, match="not a readable Parquet file"):
+        predict_stream(model, tmp_path / "bad.parquet", tmp_path / "out.parquet", ["query_intent"])

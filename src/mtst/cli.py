@@ -40,13 +40,13 @@ def use_thread_policy() -> None:
     apply_thread_policy()
 
 
-def gather_texts(texts: list[str] | None, input_file: Path | None) -> list[str]:
-    from mtst.textio import iter_texts
+def gather_texts(texts: list[str] | None, input_file: Path | None, text_column: str = "text") -> list[str]:
+    from mtst.prediction_io import read_texts
 
     if texts and input_file:
         raise MtstError("give texts as arguments or --input FILE, not both")
     if input_file:
-        return list(iter_texts(input_file))
+        return list(read_texts(input_file, text_column))
     if not texts:
         raise MtstError("no texts given: pass them as arguments or with --input FILE")
     return list(texts)
@@ -158,8 +158,12 @@ def evaluate(
 def predict(
     model: Annotated[Path, typer.Option(help="A trained mtst model folder.")],
     texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify.")] = None,
-    input_file: Annotated[Path | None, typer.Option("--input", help="A .txt or .jsonl file of texts.")] = None,
-    output: Annotated[Path | None, typer.Option(help="Write JSON lines here instead of printing.")] = None,
+    input_file: Annotated[
+        Path | None, typer.Option("--input", help="A .txt, .jsonl or .parquet file (ray: also a folder or glob).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write here instead of printing: .jsonl, or .parquet (ray: a new folder).")
+    ] = None,
     tasks: Annotated[str | None, typer.Option(help="Comma-separated tasks (default: all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     batch_size: int = 32,
@@ -174,24 +178,78 @@ def predict(
         int | None,
         typer.Option(help="Batches run at once on CPU (default: one per core for torch, 1 for onnx).", min=1),
     ] = None,
+    text_column: Annotated[str, typer.Option(help="The input's text column (.jsonl and .parquet).")] = "text",
+    embeddings: Annotated[bool, typer.Option("--embeddings", help="With --output: add each text's embedding.")] = False,
+    engine: Annotated[
+        str, typer.Option(help="local (this process), or ray: a Ray cluster scores --input into the folder --output.")
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="--engine ray: the cluster to join (auto: the one `ray start` runs here).")
+    ] = None,
+    actors: Annotated[int, typer.Option(help="--engine ray: model copies scoring side by side.", min=1)] = 2,
+    id_column: Annotated[
+        str | None, typer.Option(help="--engine ray: an input column copied beside each text's predictions.")
+    ] = None,
+    output_format: Annotated[str, typer.Option(help="--engine ray: parquet or jsonl part files.")] = "parquet",
 ) -> None:
-    """Each text's label and probability for every task."""
+    """Each text's label and probability for every task; files of any size stream, Parquet or JSONL.
+
+    --engine ray: `--input` is a folder, glob or file of .parquet or .jsonl, `--output` a new folder of part
+    files in input order, with every head's label and probabilities (`pip install mtst[ray]`).
+    """
     from mtst.prediction_io import parse_shard, predict_stream, prediction_row
 
+    task_list = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
+    if engine == "ray":
+        if texts or input_file is None or output is None or resume or shard:
+            raise MtstError("--engine ray needs --input and --output, and takes no texts, --resume or --shard")
+        from mtst.ray_predict import predict_ray
+
+        folder = predict_ray(
+            model,
+            input_file,
+            output,
+            tasks=task_list,
+            backend=backend,
+            precision=precision,
+            text_column=text_column,
+            id_column=id_column,
+            embeddings=embeddings,
+            output_format=output_format,
+            actors=actors,
+            rows_per_batch=chunk_size,
+            batch_size=batch_size,
+            address=address,
+        )
+        print(f"predictions written to {folder}")
+        return
+    if engine != "local":
+        raise MtstError(f"unknown engine {engine!r}; choose local or ray")
     shard_spec = parse_shard(shard)
     streaming = input_file is not None and output is not None and not texts
     if (resume or shard) and not streaming:
         raise MtstError("--resume and --shard need --input FILE and --output FILE")
+    if embeddings and not streaming:
+        raise MtstError("--embeddings needs --input FILE and --output FILE")
     if backend == "torch":
         use_thread_policy()
     loaded = load_model(model, backend, precision, streams)
-    names = loaded.check_tasks([t.strip() for t in tasks.split(",") if t.strip()] if tasks else None)
+    names = loaded.check_tasks(task_list)
     if streaming:
         predict_stream(
-            loaded, input_file, output, names, batch_size, resume=resume, shard=shard_spec, chunk_size=chunk_size
+            loaded,
+            input_file,
+            output,
+            names,
+            batch_size,
+            resume=resume,
+            shard=shard_spec,
+            chunk_size=chunk_size,
+            text_column=text_column,
+            embeddings=embeddings,
         )
         return
-    items = gather_texts(texts, input_file)
+    items = gather_texts(texts, input_file, text_column)
     results = loaded.predict(items, names, batch_size)
     rows = [prediction_row(text, result) for text, result in zip(items, results, strict=True)]
     if output is not None:

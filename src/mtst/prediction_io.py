@@ -61,6 +61,32 @@ def keep_whole_chunks(path: Path, chunk: int) -> int:
     return lines - lines % chunk
 
 
+def score_texts(model, texts: Sequence[str], tasks: Sequence[str], batch_size: int, embeddings: bool = False):
+    """The model's predictions for `texts`, and their embeddings when asked (from the same encoder pass)."""
+    if not embeddings:
+        return model.predict(texts, tasks, batch_size), None
+    outputs = model.run(texts, tasks, batch_size)
+    return model.predictions(outputs), outputs.embeddings
+
+
+def read_texts(path: Path, text_column: str = "text") -> Iterator[str]:
+    """Texts from a Parquet file (its `text_column`, a record batch at a time), a .jsonl or a plain file."""
+    if Path(path).suffix.lower() == ".parquet":
+        from mtst.prediction_table import iter_parquet_texts
+
+        return iter_parquet_texts(path, text_column)
+    return iter_texts(path, text_column)
+
+
+def count_texts(path: Path, text_column: str = "text") -> int:
+    if Path(path).suffix.lower() == ".parquet":
+        from mtst.prediction_table import check_parquet_column, parquet_rows
+
+        check_parquet_column(Path(path), text_column)
+        return parquet_rows(path)  # the footer says it: nothing is read
+    return sum(1 for _ in iter_texts(path, text_column))
+
+
 def predict_stream(
     model,
     input_file: Path,
@@ -70,23 +96,57 @@ def predict_stream(
     resume: bool = False,
     shard: tuple[int, int] = (0, 1),
     chunk_size: int = CHUNK,
+    text_column: str = "text",
+    embeddings: bool = False,
 ) -> int:
-    """Predict a file chunk by chunk into JSON lines, one per input text; returns lines written now."""
-    total = sum(1 for _ in iter_texts(input_file))
+    """Predict a file chunk by chunk, one output row per input text; returns rows written now.
+
+    The input is .jsonl, .parquet or plain text; the output is JSON lines, or Parquet when `output` ends in
+    .parquet (a row group per chunk, written to a side file and renamed when complete). embeddings: add
+    each text's embedding, from the same encoder pass.
+    """
+    to_parquet = output.suffix.lower() == ".parquet"
+    if resume and to_parquet:
+        raise MtstError("--resume needs a .jsonl output: a Parquet file is readable only once it is complete")
+    total = count_texts(input_file, text_column)
     start, stop = shard_bounds(total, *shard, chunk=chunk_size)
     done = keep_whole_chunks(output, chunk_size) if resume else 0
     if done > stop - start:
         raise MtstError(f"{output} already has {done} lines, more than this shard's {stop - start}; wrong file?")
-    texts: Iterator[str] = islice(iter_texts(input_file), start + done, stop)
+    texts: Iterator[str] = islice(read_texts(input_file, text_column), start + done, stop)
+    with tqdm(total=stop - start, initial=done, desc="predict", unit="text") as bar:
+        if to_parquet:
+            return _predict_to_parquet(model, texts, output, tasks, batch_size, chunk_size, embeddings, bar)
+        written = 0
+        with output.open("a" if resume else "w") as f:
+            for chunk in chunks(texts, chunk_size):
+                results, vectors = score_texts(model, chunk, tasks, batch_size, embeddings)
+                for i, (text, result) in enumerate(zip(chunk, results, strict=True)):
+                    row = prediction_row(text, result)
+                    if vectors is not None:
+                        row["embedding"] = vectors[i].tolist()
+                    f.write(json.dumps(row) + "\n")
+                f.flush()  # whole chunks reach the file, so a kill loses at most the chunk in flight
+                written += len(chunk)
+                bar.update(len(chunk))
+    return written
+
+
+def _predict_to_parquet(model, texts, output: Path, tasks, batch_size, chunk_size, embeddings, bar) -> int:
+    """Write each chunk's predictions as one row group of a Parquet file; memory holds one chunk."""
+    import pyarrow.parquet as pq
+
+    from mtst.prediction_table import prediction_schema, prediction_table
+
+    dim = (model.dim if hasattr(model, "dim") else model.encoder.dim) if embeddings else None
+    schema = prediction_schema(model.tasks, tasks, dim)
+    partial = output.with_name(output.name + ".partial")  # a killed run never leaves a file that looks whole
     written = 0
-    with (
-        output.open("a" if resume else "w") as f,
-        tqdm(total=stop - start, initial=done, desc="predict", unit="text") as bar,
-    ):
+    with pq.ParquetWriter(partial, schema) as writer:
         for chunk in chunks(texts, chunk_size):
-            for text, result in zip(chunk, model.predict(chunk, tasks, batch_size), strict=True):
-                f.write(json.dumps(prediction_row(text, result)) + "\n")
-            f.flush()  # whole chunks reach the file, so a kill loses at most the chunk in flight
+            results, vectors = score_texts(model, chunk, tasks, batch_size, embeddings)
+            writer.write_table(prediction_table(chunk, results, model.tasks, tasks, vectors))
             written += len(chunk)
             bar.update(len(chunk))
+    partial.replace(output)
     return written

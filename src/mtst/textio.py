@@ -9,8 +9,8 @@ from mtst.errors import MtstError
 CHUNK = 4096  # texts read, processed and written at a time: bounded memory for any file size
 
 
-def iter_texts(path: str | Path) -> Iterator[str]:
-    """Texts from a .jsonl file (the `text` field) or a plain file (one text a line), one at a time."""
+def iter_texts(path: str | Path, text_column: str = "text") -> Iterator[str]:
+    """Texts from a .jsonl file (the `text_column` field) or a plain file (one text a line), one at a time."""
     path = Path(path)
     if not path.is_file():
         raise MtstError(f"input file {path} does not exist")
@@ -28,9 +28,9 @@ def iter_texts(path: str | Path) -> Iterator[str]:
                 obj = json.loads(line)
             except json.JSONDecodeError as err:
                 raise MtstError(f"{path}:{number}: invalid JSON ({err.msg})") from None
-            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                raise MtstError(f"{path}:{number}: expected an object with a string 'text' field")
-            yield obj["text"]
+            if not isinstance(obj, dict) or not isinstance(obj.get(text_column), str):
+                raise MtstError(f"{path}:{number}: expected an object with a string {text_column!r} field")
+            yield obj[text_column]
 
 
 def chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
