@@ -11,6 +11,7 @@ only here, only when used.
 import glob
 import json
 import logging
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +21,7 @@ log = logging.getLogger("mtst")
 
 INPUT_FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 OUTPUT_FORMATS = ("parquet", "jsonl")
+ACTOR_START_TIMEOUT_S = 600  # loading a model on a busy node can take a while; a pool that never starts cannot
 
 
 def import_ray():
@@ -229,34 +231,41 @@ def predict_ray(
         ray.init(address=address, log_to_driver=False)
     cpus, gpus = actor_resources(ray, actors, backend, cpus_per_actor, gpus_per_actor)
     context = ray.data.DataContext.get_current()
-    keep_order = context.execution_options.preserve_order
+    keep = context.execution_options.preserve_order, context.wait_for_min_actors_s
     context.execution_options.preserve_order = True  # output rows in input order, whichever actor scored them
+    # Start scoring once the whole pool is up (so every actor shares the work), and fail with a message,
+    # rather than wait forever, when the cluster cannot host the pool.
+    context.wait_for_min_actors_s = ACTOR_START_TIMEOUT_S
     try:
         read = ray.data.read_parquet if kind == "parquet" else ray.data.read_json
         wanted = [text_column] + ([id_column] if id_column else [])
-        rows = read(files).select_columns(wanted)
-        scored = rows.map_batches(
-            scorer,
-            fn_constructor_kwargs={
-                "model": str(model),
-                "backend": backend,
-                "precision": precision,
-                "tasks": names,
-                "text_column": text_column,
-                "id_column": id_column,
-                "batch_size": batch_size,
-                "embeddings": embeddings,
-                "threads": max(1, int(cpus)),
-                "device": "cuda" if gpus > 0 else "cpu",
-            },
-            batch_size=rows_per_batch,
-            batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(size=actors),
-            num_cpus=cpus,
-            num_gpus=gpus,
-            max_restarts=max_restarts,
-            max_task_retries=max_restarts,
-        )
+        # Blocks of at most one batch, cut as rows stream in: every actor gets work, even from one big file.
+        rows = read(files).select_columns(wanted).repartition(target_num_rows_per_block=rows_per_batch)
+        with warnings.catch_warnings():
+            # Ray 2.60 deprecates passing actor options such as max_restarts this way, with no other way yet.
+            warnings.filterwarnings("ignore", message=".*ray_remote_args.* is deprecated")
+            scored = rows.map_batches(
+                scorer,
+                fn_constructor_kwargs={
+                    "model": str(model),
+                    "backend": backend,
+                    "precision": precision,
+                    "tasks": names,
+                    "text_column": text_column,
+                    "id_column": id_column,
+                    "batch_size": batch_size,
+                    "embeddings": embeddings,
+                    "threads": max(1, int(cpus)),
+                    "device": "cuda" if gpus > 0 else "cpu",
+                },
+                batch_size=rows_per_batch,
+                batch_format="pyarrow",
+                compute=ray.data.ActorPoolStrategy(size=actors),
+                num_cpus=cpus,
+                num_gpus=gpus,
+                max_restarts=max_restarts,
+                max_task_retries=max_restarts,
+            )
         write = scored.write_parquet if output_format == "parquet" else scored.write_json
         write(str(output), filename_provider=part_names(ray, output_format), mode=ray.data.SaveMode.OVERWRITE)
     except Exception as err:
@@ -265,5 +274,5 @@ def predict_ray(
             raise mistake from None
         raise
     finally:
-        context.execution_options.preserve_order = keep_order
+        context.execution_options.preserve_order, context.wait_for_min_actors_s = keep
     return output
