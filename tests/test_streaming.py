@@ -91,9 +91,22 @@ def peaks_mb(runs: list[list[str]]) -> list[float]:
     return [int(line.split()[1]) / 1024 for line in done.stderr.splitlines() if line.startswith("PEAK_KB")]
 
 
-@pytest.mark.parametrize("command", ["embed", "predict"])
-def test_peak_memory_does_not_grow_with_the_input(small_model, tmp_path, command):
-    suffix = ".npy" if command == "embed" else ".jsonl"
+def parquet_lines_file(path, n: int):
+    """The same texts as lines_file, as a Parquet column read back a record batch at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts = lines_file(path.with_suffix(".txt"), n).read_text().splitlines()
+    pq.write_table(pa.table({"text": texts}), path, row_group_size=2048)
+    return path
+
+
+@pytest.mark.parametrize(
+    "command,source,suffix",
+    [("embed", ".txt", ".npy"), ("predict", ".txt", ".jsonl"), ("predict", ".parquet", ".parquet")],
+)
+def test_peak_memory_does_not_grow_with_the_input(small_model, tmp_path, command, source, suffix):
+    make_input = parquet_lines_file if source == ".parquet" else lines_file
     # A small first run loads what any run loads once (lazy imports, caches), so the two measured runs compare
     # like with like.
     runs = [
@@ -102,7 +115,7 @@ def test_peak_memory_does_not_grow_with_the_input(small_model, tmp_path, command
             "--model",
             str(small_model),
             "--input",
-            str(lines_file(tmp_path / f"in{n}.txt", n)),
+            str(make_input(tmp_path / f"in{n}{source}", n)),
             "--output",
             str(tmp_path / f"out{n}{suffix}"),
             "--batch-size",
@@ -115,6 +128,10 @@ def test_peak_memory_does_not_grow_with_the_input(small_model, tmp_path, command
         out = tmp_path / f"out{n}{suffix}"
         if command == "embed":
             assert np.load(out, mmap_mode="r").shape == (n, 384)
+        elif suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            assert pq.ParquetFile(out).metadata.num_rows == n
         else:
             assert sum(1 for _ in out.open()) == n
     assert large - small < MARGIN_MB[command], (small, large)
