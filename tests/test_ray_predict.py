@@ -201,3 +201,11 @@ def test_without_ray_installed_the_error_says_how_to_get_it(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "ray", None)
     with pytest.raises(MtstError, match=r"pip install 'mtst\[ray\]'"):
         import_ray()
+
+
+def test_a_row_without_text_stops_the_job_with_one_line_naming_it(cluster, tiny_model_dir, tmp_path):
+    rows = [{"id": "a", "text": "bonus points"}, {"id": "b", "text": "  "}, {"id": "c", "text": "milk"}]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(MtstError) as caught:
+        predict_ray(tiny_model_dir, tmp_path / "in.jsonl", tmp_path / "out", id_column="id", actors=1)
+    assert str(caught.value) == "the row with id='b' has no text in 'text' (got '  '); fill or drop it"

@@ -11,6 +11,7 @@ only here, only when used.
 import glob
 import json
 import logging
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -130,6 +131,14 @@ class Scorer:
         from mtst.prediction_table import prediction_table
 
         texts = batch.column(self.text_column).to_pylist()
+        for i, text in enumerate(texts):
+            if not isinstance(text, str) or not text.strip():
+                where = (
+                    f"the row with {self.id_column}={batch.column(self.id_column)[i].as_py()!r}"
+                    if self.id_column
+                    else "a row"
+                )
+                raise MtstError(f"{where} has no text in {self.text_column!r} (got {text!r}); fill or drop it")
         results, vectors = score_texts(self.model, texts, self.tasks, self.batch_size, self.embeddings)
         table = prediction_table(texts, results, self.model.tasks, self.tasks, vectors)
         if self.id_column is not None:
@@ -165,18 +174,13 @@ def actor_resources(ray, actors: int, backend: str, cpus: float | None, gpus: fl
 
 
 def user_error(err: BaseException) -> MtstError | None:
-    """The MtstError an actor raised, found inside the exceptions Ray wraps it in."""
-    seen = set()
-    stack = [err]
-    while stack:
-        e = stack.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, MtstError):
-            return MtstError(str(e).strip().splitlines()[-1] if type(e) is not MtstError else str(e))
-        stack += [e.__cause__, e.__context__, getattr(e, "cause", None)]
-    return None
+    """The MtstError an actor raised (a mistake in the data), from the exception Ray wraps it in.
+
+    Ray sends the actor's exception back as text inside its own (RayTaskError around UserCodeException),
+    so the message is taken from the traceback's last `mtst.errors.MtstError: ...` line.
+    """
+    found = re.findall(r"mtst\.errors\.MtstError: (.+)", str(err))
+    return MtstError(found[-1].strip()) if found else None
 
 
 def predict_ray(
