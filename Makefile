@@ -10,11 +10,12 @@ export TOKENIZERS_PARALLELISM := false
 install: $(VENV)/.installed
 
 # torch first, pinned: pip takes the CPU wheel from this machine's disk; the rest then finds it satisfied.
+# The ray extra too: tests/test_ray_predict.py runs a local Ray cluster.
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,ray]'
 	touch $@
 
 models/default/tasks.json: $(VENV)/.installed configs/app.yaml data/app/train.jsonl data/app/dev.jsonl data/app/test.jsonl

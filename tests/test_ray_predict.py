@@ -66,6 +66,14 @@ def one_process(tiny_model_dir, inputs, tmp_path_factory) -> pa.Table:
     return pq.read_table(out)
 
 
+@pytest.fixture(scope="module")
+def onnx_dir(tiny_model_dir, tmp_path_factory) -> Path:
+    """The tiny model exported to ONNX: actors that start without torch."""
+    from mtst.export import export_onnx
+
+    return export_onnx(tiny_model_dir, tmp_path_factory.mktemp("onnx") / "export")
+
+
 def read_parts(folder: Path, suffix: str = "parquet") -> list[dict]:
     parts = sorted(folder.glob(f"part-*.{suffix}"))
     assert parts, f"no part files in {folder}"
@@ -153,12 +161,10 @@ def test_an_actor_killed_mid_job_is_retried_and_every_row_appears_once(
     assert_same_answers(read_parts(out), one_process.to_pylist())
 
 
-def test_cli_ray_engine_with_onnx_and_jsonl(cluster, tiny_model_dir, inputs, tmp_path):
+def test_cli_ray_engine_with_onnx_and_jsonl(cluster, onnx_dir, inputs, tmp_path):
     """`mtst predict --engine ray --backend onnx`: JSONL in and out, the answers of the one-process ONNX run."""
     from mtst.cli import app
-    from mtst.export import export_onnx
 
-    onnx_dir = export_onnx(tiny_model_dir, tmp_path / "onnx")
     local = tmp_path / "local.jsonl"
     common = ["predict", "--model", str(onnx_dir), "--backend", "onnx", "--tasks", "sentence_type,query_intent"]
     runner = CliRunner()
@@ -203,9 +209,9 @@ def test_without_ray_installed_the_error_says_how_to_get_it(monkeypatch):
         import_ray()
 
 
-def test_a_row_without_text_stops_the_job_with_one_line_naming_it(cluster, tiny_model_dir, tmp_path):
+def test_a_row_without_text_stops_the_job_with_one_line_naming_it(cluster, onnx_dir, tmp_path):
     rows = [{"id": "a", "text": "bonus points"}, {"id": "b", "text": "  "}, {"id": "c", "text": "milk"}]
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     with pytest.raises(MtstError) as caught:
-        predict_ray(tiny_model_dir, tmp_path / "in.jsonl", tmp_path / "out", id_column="id", actors=1)
+        predict_ray(onnx_dir, tmp_path / "in.jsonl", tmp_path / "out", id_column="id", actors=1, backend="onnx")
     assert str(caught.value) == "the row with id='b' has no text in 'text' (got '  '); fill or drop it"
