@@ -48,7 +48,9 @@ SMALL, LARGE = 5_000, 20_000
 # streaming added 2 to 11 MB (embed) and 7 to 15 MB (predict): allocator steady state, not results piling
 # up (20,000 more lines add 5 MB more). Holding results instead adds 60 MB (predict, the CLI's in-memory
 # path), and an embed that kept its array would add 26 MB (15,000 x 384 float32 plus the texts).
-MARGIN_MB = {"embed": 18, "predict": 25}
+MARGIN_MB = {"embed": 18, "predict": 25, "predict-parquet": 30}
+# Parquet in and out (pyarrow's reader, writer and memory pool) measured 16 to 25 MB here, and 16 MB from
+# 20,000 to 60,000 rows: a steady state too, well under what holding the results would add.
 
 
 @pytest.fixture(scope="module")
@@ -134,4 +136,5 @@ def test_peak_memory_does_not_grow_with_the_input(small_model, tmp_path, command
             assert pq.ParquetFile(out).metadata.num_rows == n
         else:
             assert sum(1 for _ in out.open()) == n
-    assert large - small < MARGIN_MB[command], (small, large)
+    margin = MARGIN_MB[f"{command}-parquet" if source == ".parquet" else command]
+    assert large - small < margin, (small, large)
