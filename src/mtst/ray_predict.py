@@ -10,15 +10,13 @@ only here, only when used.
 
 import glob
 import json
-import logging
+import os
 import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from mtst.errors import MtstError
-
-log = logging.getLogger("mtst")
 
 INPUT_FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 OUTPUT_FORMATS = ("parquet", "jsonl")
@@ -90,8 +88,6 @@ def model_tasks(model: Path, tasks: Sequence[str] | None) -> list[str]:
 
 def load_for_actor(model: str, backend: str, precision: str, threads: int, device: str):
     """The model as one actor runs it: on `threads` cores (its Ray share, not the whole node), on `device`."""
-    import os
-
     from mtst.backend import load_model
 
     os.environ["OMP_NUM_THREADS"] = str(threads)  # mtst's thread policy (mtst.streams.policy_threads) reads it
