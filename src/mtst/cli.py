@@ -98,12 +98,36 @@ def demo(
     run_demo(model)
 
 
+TEXT_COLUMN = typer.Option("--text-column", help="The column (JSON key) holding the text [default: text].")
+LABEL_COLUMN = typer.Option(
+    "--label-column", help="TASK=COLUMN: a task and the column holding its labels (COLUMN alone: the task's name)."
+)
+
+
 @app.command()
 def train(
-    config: Annotated[Path, typer.Option(help="The run's YAML config.")] = Path("configs/app.yaml"),
+    config: Annotated[
+        Path | None, typer.Option(help="The run's YAML config (default: configs/app.yaml unless --train is given).")
+    ] = None,
     output: Annotated[Path, typer.Option(help="Run folder: the model, history, metrics and plots land here.")] = Path(
         "runs/app"
     ),
+    train_file: Annotated[
+        Path | None, typer.Option("--train", help="Training data: .csv, .tsv, .jsonl or .parquet.")
+    ] = None,
+    dev_file: Annotated[
+        Path | None, typer.Option("--dev", help="Dev data for early stopping (default: 15% of --train).")
+    ] = None,
+    test_file: Annotated[Path | None, typer.Option("--test", help="Test data, scored at the end.")] = None,
+    text_column: Annotated[str | None, TEXT_COLUMN] = None,
+    label_column: Annotated[list[str] | None, LABEL_COLUMN] = None,
+    conflicts: Annotated[
+        str | None, typer.Option(help="One text with different labels: error (default), first, majority or drop.")
+    ] = None,
+    freeze: Annotated[str | None, typer.Option(help="encoder (heads only, the default), top, gradual or none.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs at most (default 10).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Records per batch (default 32).")] = None,
+    head_lr: Annotated[float | None, typer.Option(help="Every head's learning rate (default 1e-3).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue a killed run from its last checkpoint.")] = False,
     overwrite: Annotated[
         bool, typer.Option(help="Train again into a used run folder (its model is replaced when the run ends).")
@@ -111,11 +135,26 @@ def train(
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
     device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N (default: CUDA when present).")] = None,
 ) -> None:
-    """Train a multi-task model from a config (several processes: torchrun --nproc_per_node=N -m mtst train)."""
-    from mtst.config import load_config
+    """Train a multi-task model from a config, or from data files and columns alone; the run folder keeps
+    the config it used (config.yaml). Several processes: torchrun --nproc_per_node=N -m mtst train."""
+    from mtst.config import config_with_options, load_config
     from mtst.training import train as run_training
 
-    cfg = load_config(config)
+    if config is None and train_file is None:
+        config = Path("configs/app.yaml")
+    cfg = config_with_options(
+        load_config(config) if config is not None else None,
+        train=train_file,
+        dev=dev_file,
+        test=test_file,
+        text_column=text_column,
+        label_columns=label_column,
+        conflicts=conflicts,
+        freeze=freeze,
+        epochs=epochs,
+        batch_size=batch_size,
+        head_lr=head_lr,
+    )
     use_thread_policy()  # under torchrun: each rank its share of the cores
     if device is not None:
         cfg.device = device
@@ -131,18 +170,25 @@ def train(
 @app.command()
 def evaluate(
     model: Annotated[Path, typer.Option(help="A trained mtst model folder.")],
-    data: Annotated[Path, typer.Option(help="A labelled JSONL file.")],
+    data: Annotated[Path, typer.Option(help="A labelled file: .csv, .tsv, .jsonl or .parquet.")],
+    text_column: Annotated[str | None, TEXT_COLUMN] = None,
+    label_column: Annotated[list[str] | None, LABEL_COLUMN] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     batch_size: int = 32,
 ) -> None:
-    """Score a model on a labelled file: accuracy, macro-F1 and confusion matrix per task."""
-    from mtst.data import load_records
+    """Score a model on a labelled file: accuracy, macro-F1 and confusion matrix per task. Columns default to
+    the ones the model was trained on (its config.yaml)."""
+    from mtst.data import load_records, model_columns
     from mtst.evaluation import evaluate as run_evaluation
     from mtst.evaluation import summary
 
     use_thread_policy()
     loaded = load_model(model)
-    metrics = run_evaluation(loaded, load_records([data], list(loaded.tasks.values())), batch_size)
+    tasks = list(loaded.tasks.values())
+    columns = model_columns(model, tasks, text_column, label_column)
+    source = dict.fromkeys(loaded.tasks, "the model's labels")
+    records = load_records([data], tasks, columns, label_source=source)
+    metrics = run_evaluation(loaded, records, batch_size)
     if as_json:
         print(json.dumps(summary(metrics)))
         return
@@ -159,7 +205,8 @@ def predict(
     model: Annotated[Path, typer.Option(help="A trained mtst model folder.")],
     texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify.")] = None,
     input_file: Annotated[
-        Path | None, typer.Option("--input", help="A .txt, .jsonl or .parquet file (ray: also a folder or glob).")
+        Path | None,
+        typer.Option("--input", help="A .txt, .csv, .tsv, .jsonl or .parquet file (ray: also a folder or glob)."),
     ] = None,
     output: Annotated[
         Path | None, typer.Option(help="Write here instead of printing: .jsonl, or .parquet (ray: a new folder).")
@@ -178,7 +225,9 @@ def predict(
         int | None,
         typer.Option(help="Batches run at once on CPU (default: one per core for torch, 1 for onnx).", min=1),
     ] = None,
-    text_column: Annotated[str, typer.Option(help="The input's text column (.jsonl and .parquet).")] = "text",
+    text_column: Annotated[
+        str, typer.Option(help="The input's text column (.csv, .tsv, .jsonl and .parquet).")
+    ] = "text",
     embeddings: Annotated[bool, typer.Option("--embeddings", help="With --output: add each text's embedding.")] = False,
     engine: Annotated[
         str, typer.Option(help="local (this process), or ray: a Ray cluster scores --input into the folder --output.")
@@ -346,22 +395,47 @@ def behaviour(
 
 
 @data_app.command("check")
-def data_check(files: Annotated[list[Path], typer.Argument(help="JSONL files to validate.")]) -> None:
-    """Validate labelled files against the task specs and print label counts per task."""
-    from mtst.data import check_files
-    from mtst.tasks import DEFAULT_TASKS
+def data_check(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Labelled files (.csv, .tsv, .jsonl, .parquet); default: the --config's data files."),
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="Check with this training config's tasks and columns.")] = None,
+    text_column: Annotated[str | None, TEXT_COLUMN] = None,
+    label_column: Annotated[list[str] | None, LABEL_COLUMN] = None,
+    conflicts: Annotated[
+        str | None, typer.Option(help="One text with different labels: error (default), first, majority or drop.")
+    ] = None,
+    show: Annotated[int, typer.Option(help="Problems listed of each kind; the rest are counted.", min=0)] = 10,
+) -> None:
+    """Validate labelled files and print label counts per task.
 
-    report = check_files(files, DEFAULT_TASKS)
-    for error in report.errors:
-        print(error, file=sys.stderr)
-    print(f"{len(report.records)} records in {len(files)} file(s)")
-    for task, counts in report.counts(DEFAULT_TASKS).items():
-        total = sum(counts.values())
-        print(f"{task}: {total} labelled")
+    The tasks are the --config's, or --label-column's, or else every column but the text (the labelling
+    guide's tasks keep the guide's labels; others take the labels found). Pass the training file first:
+    texts that later files share with it are reported as leakage.
+    """
+    from mtst.data import check_files, check_plan
+
+    paths, tasks, columns, policy, source = check_plan(files, config, text_column, label_column, conflicts)
+    report = check_files(paths, tasks, columns, policy, source)
+    for note in report.notes:
+        print(f"{'warning' if note.startswith('leakage') else 'note'}: {note}", file=sys.stderr)
+    kinds: dict[str, list[str]] = {}
+    for problem in report.problems:
+        kinds.setdefault(problem.kind, []).append(problem.message)
+    for kind, messages in kinds.items():
+        for message in messages[:show]:
+            print(message, file=sys.stderr)
+        if len(messages) > show:
+            print(f"... and {len(messages) - show} more {kind} problem(s)", file=sys.stderr)
+    print(f"{len(report.records)} records in {len(paths)} file(s)")
+    for task, counts in report.counts(tasks).items():
+        print(f"{task}: {sum(counts.values())} labelled")
+        width = max(16, *(len(label) for label in counts))
         for label, n in counts.items():
-            print(f"  {label:<16} {n}")
-    if report.errors:
-        raise MtstError(f"{len(report.errors)} problem(s) found; see the lines above")
+            print(f"  {label:<{width}} {n}")
+    if report.problems:
+        raise MtstError(f"{len(report.problems)} problem(s) found; see the lines above")
 
 
 def main() -> None:

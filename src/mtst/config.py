@@ -1,13 +1,15 @@
 """Training configuration: one YAML file per run, validated so that errors name the bad key."""
 
+import os
+import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from mtst.errors import MtstError
-from mtst.tasks import TaskSpec
+from mtst.tasks import NAME_PATTERN, TaskSpec
 
 
 class Strict(BaseModel):
@@ -16,13 +18,33 @@ class Strict(BaseModel):
 
 class TaskConfig(Strict):
     name: str
-    labels: list[str] = Field(min_length=2)
+    labels: list[str] = []  # empty: the labels found in the training file, sorted
+    column: str | None = None  # the column (JSON key) holding this task's label; None: the task's name
     weight: float = Field(1.0, ge=0)  # static loss weight
     lr: float = Field(1e-3, gt=0)  # this head's learning rate
     hidden: int | None = Field(None, gt=0)
     dropout: float = Field(0.1, ge=0, lt=1)
 
+    _labels_from: str | None = PrivateAttr(None)  # the training file the labels were found in, if any
+
+    @field_validator("labels")
+    @classmethod
+    def _two_or_none(cls, labels: list[str]) -> list[str]:
+        if len(labels) == 1:
+            raise ValueError("list at least two labels, or none to take them from the training file")
+        return labels
+
+    @property
+    def labels_from(self) -> str | None:
+        return self._labels_from
+
+    @labels_from.setter
+    def labels_from(self, path: str | None) -> None:
+        self._labels_from = path
+
     def spec(self) -> TaskSpec:
+        if not self.labels:
+            raise MtstError(f"task {self.name!r} lists no labels; they are read from the training data first")
         return TaskSpec(self.name, tuple(self.labels), self.hidden, self.dropout)
 
 
@@ -65,10 +87,15 @@ class OptimizerConfig(Strict):
 
 
 class DataConfig(Strict):
+    # Files: CSV, TSV, JSON lines or Parquet, by suffix. Relative paths are from the config's folder.
     train: str
     dev: str | None = None  # None: a seeded stratified split of train
     test: str | None = None
     dev_fraction: float = Field(0.15, gt=0, lt=1)
+    text_column: str = "text"
+    # Rows of one text (ignoring case and spacing) with different labels: an error naming both lines,
+    # or keep the first row's label, the most frequent one, or drop the label.
+    conflicts: Literal["error", "first", "majority", "drop"] = "error"
 
 
 class TrainConfig(Strict):
@@ -140,3 +167,86 @@ def load_config(path: str | Path) -> TrainConfig:
         return parse_config(data, base=path.parent)
     except MtstError as err:
         raise MtstError(f"{path}: {err}") from None
+
+
+# --- a config from command-line options, and the config a run used --------------------------------
+
+
+def parse_label_column(value: str) -> tuple[str, str]:
+    """'TASK=COLUMN' or 'COLUMN' (the task takes the column's name) -> (task, column)."""
+    task, sep, column = value.partition("=")
+    task, column = task.strip(), (column if sep else task).strip()
+    if not task or not column:
+        raise MtstError(f"--label-column {value!r}: give TASK=COLUMN, or COLUMN when the task takes its name")
+    if not NAME_PATTERN.match(task):
+        raise MtstError(
+            f"--label-column {value!r}: task name {task!r} must be lower case letters, digits and underscores; "
+            f"name the task: --label-column {re.sub(r'[^a-z0-9_]+', '_', task.lower()).strip('_') or 'task'}={column}"
+        )
+    return task, column
+
+
+def config_with_options(
+    config: TrainConfig | None,
+    *,
+    train: str | None = None,
+    dev: str | None = None,
+    test: str | None = None,
+    text_column: str | None = None,
+    label_columns: list[str] | None = None,
+    conflicts: str | None = None,
+    freeze: str | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    head_lr: float | None = None,
+) -> TrainConfig:
+    """`config` (None: the defaults) with the options given on the command line; paths are from the cwd.
+
+    A --label-column for a task the config has sets that task's column; for a new task it adds one,
+    whose labels come from the training file.
+    """
+    data = config.model_dump() if config is not None else {"tasks": [], "data": {}}
+    files = {"train": train, "dev": dev, "test": test}
+    data["data"].update({k: str(Path(v).resolve()) for k, v in files.items() if v is not None})
+    if text_column is not None:
+        data["data"]["text_column"] = text_column
+    if conflicts is not None:
+        data["data"]["conflicts"] = conflicts
+    tasks = {t["name"]: t for t in data["tasks"]}
+    for value in label_columns or []:
+        name, column = parse_label_column(value)
+        tasks.setdefault(name, {"name": name})["column"] = column
+    data["tasks"] = list(tasks.values())
+    if not data["tasks"]:
+        raise MtstError("no task to train: name a label column with --label-column TASK=COLUMN, or give --config")
+    if head_lr is not None:
+        for task in data["tasks"]:
+            task["lr"] = head_lr
+    if freeze is not None:
+        data.setdefault("encoder", {})["freeze"] = freeze
+    if epochs is not None:
+        data["epochs"] = epochs
+    if batch_size is not None:
+        data["batch_size"] = batch_size
+    if "train" not in data["data"]:
+        raise MtstError("no training data: give --train FILE, or --config with data.train")
+    return parse_config(data)
+
+
+def write_config(config: TrainConfig, path: str | Path) -> None:
+    """The whole config as YAML, paths relative to its folder: `mtst train --config` on it reproduces the run."""
+    path = Path(path)
+    data = config.model_dump(mode="json")
+    folder = path.parent.resolve()
+
+    def relative(value: str | None) -> str | None:
+        return None if value is None else os.path.relpath(Path(value).resolve(), folder)
+
+    for key in ("train", "dev", "test"):
+        data["data"][key] = relative(data["data"][key])
+    for key in ("path", "init_model"):
+        data["encoder"][key] = relative(data["encoder"][key])
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
+    partial = path.with_suffix(".tmp")
+    partial.write_text("# The config of this run: `mtst train --config` on this file trains it again.\n" + text)
+    os.replace(partial, path)

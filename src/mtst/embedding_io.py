@@ -7,7 +7,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from mtst.errors import MtstError
-from mtst.textio import CHUNK, chunks, count_lines, iter_texts
+from mtst.textio import CHUNK, chunks, iter_texts
 
 
 def load_encoder(model: Path | None, precision: str = "fp32"):
@@ -46,7 +46,7 @@ def embed_file(input_file: Path, output: Path, model: Path | None, batch_size: i
     if output.suffix not in (".npy", ".jsonl", ".ndjson"):
         raise MtstError(f"output {output} must end in .npy or .jsonl")
     encoder = load_encoder(model, precision)
-    total = count_lines(input_file)
+    total = sum(1 for _ in iter_texts(input_file))  # rows, not lines: a Parquet file has no lines
     partial = output.with_suffix(".partial" + output.suffix)
     progress = tqdm(total=total, desc="embed", unit="text")
     try:
@@ -64,7 +64,7 @@ def embed_file(input_file: Path, output: Path, model: Path | None, batch_size: i
 
 
 def _embed_to_npy(encoder, input_file: Path, partial: Path, total: int, batch_size: int, progress) -> int:
-    # The line count bounds the row count; blank lines are dropped and the file trimmed at the end.
+    # `total` counts the rows to come; should fewer come, the file is trimmed at the end.
     array = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=(total, encoder.dim))
     written = 0
     for chunk in chunks(iter_texts(input_file), CHUNK):

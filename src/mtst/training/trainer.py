@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from mtst.cache import encoder_fingerprint
-from mtst.config import TrainConfig
-from mtst.data import IGNORE_INDEX, Record, label_matrix, load_records, stratified_split
+from mtst.config import TrainConfig, write_config
+from mtst.data import IGNORE_INDEX, Record, label_matrix, load_splits, resolve_labels, stratified_split
 from mtst.distributed import join_world
 from mtst.errors import MtstError
 from mtst.evaluation import evaluate, score, summary
@@ -78,7 +78,7 @@ class Trainer:
     def __init__(
         self, config: TrainConfig, output: str | Path, quiet: bool = False, callbacks: list[Callback] | None = None
     ) -> None:
-        self.config = config
+        self.config = config = resolve_labels(config)  # tasks that list no labels take the training file's
         self.output = Path(output)
         self.quiet = quiet
         self.extra_callbacks = list(callbacks or [])
@@ -92,12 +92,9 @@ class Trainer:
 
     def load_data(self) -> tuple[list[Record], list[Record], list[Record] | None]:
         d = self.config.data
-        train = load_records([d.train], self.specs)
-        if d.dev:
-            dev = load_records([d.dev], self.specs)
-        else:
+        train, dev, test = load_splits(self.config)
+        if dev is None:
             train, dev = stratified_split(train, d.dev_fraction, self.config.seed)
-        test = load_records([d.test], self.specs) if d.test else None
         for name in self.learning:
             if not any(name in r.labels for r in train):
                 raise MtstError(f"task {name!r} has no labelled record in the training data ({d.train})")
@@ -121,13 +118,13 @@ class Trainer:
         self.world, device = join_world(cfg.device)
         self.quiet = self.quiet or not self.world.is_main
         seed_everything(cfg.seed)
+        train, dev, self.test_records = self.load_data()  # data mistakes show before the model loads
         self.model = build_model(cfg, device)
         if self.model.device.type == "cuda" and torch.cuda.is_bf16_supported():
             self.model.encoder.precision = "bf16"
         apply_freezing(self.model, cfg, 0, set())  # fail fast on 'all' before any work
         fast = encoder_always_frozen(cfg) and cfg.encoder.cache_embeddings
         self.fingerprint = encoder_fingerprint(self.model.encoder) if fast else None
-        train, dev, self.test_records = self.load_data()
         self.train, self.dev = self.prepare(train), self.prepare(dev)
         self.log_vars = (
             nn.Parameter(torch.zeros(len(self.names), device=self.model.device))
@@ -149,6 +146,8 @@ class Trainer:
             return done
         self.setup()
         self.output.mkdir(parents=True, exist_ok=True)
+        if self.world.is_main:
+            write_config(self.config, self.output / "config.yaml")
         if resume:
             self.load()
         self.emit("on_train_begin", self.state.epoch)
