@@ -379,7 +379,7 @@ def load_records(
             found, conflicting, notes = collapse_duplicates(found, conflicts)
             bad += conflicting
             for note in notes:
-                log.warning("%s: %s", path, note)
+                log.info("%s: %s", path, note)
         records += found
         problems += bad
     if problems:
@@ -438,7 +438,7 @@ def load_splits(config: "TrainConfig") -> tuple[list[Record], list[Record] | Non
     train = load(d.train, True)
     dev = load(d.dev, True) if d.dev else None
     test = load(d.test, False) if d.test else None
-    for name, other in (("dev data", dev), ("test data", test)):
+    for name, other in ((d.dev, dev), (d.test, test)):
         note = leakage_note(train, other, d.train, name) if other else None
         if note:
             log.warning(note)

@@ -47,7 +47,9 @@ def read_columns(path: str | Path) -> list[str] | None:
     with _open_text(path) as f:
         try:
             header = next(csv.reader(f, delimiter="\t" if kind == "tsv" else ","), None)
-        except (UnicodeDecodeError, csv.Error) as err:
+        except UnicodeDecodeError as err:
+            raise MtstError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+        except csv.Error as err:
             raise MtstError(f"{path}: cannot read the header ({err})") from None
     if not header:
         raise MtstError(f"{path} is empty; a {kind.upper()} file needs a header line naming its columns")
