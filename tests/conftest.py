@@ -8,7 +8,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
+# Public datasets beside the clone (../shared/datasets), or where MTST_DATASETS says, as in benchmarks/common.py.
+SHARED_DATASETS = Path(os.environ.get("MTST_DATASETS", ROOT.parent / "shared" / "datasets"))
 
 # A small labelled set written for the tests: enough for a head to learn something in seconds.
 TINY = {
