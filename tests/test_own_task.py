@@ -15,6 +15,7 @@ import pytest
 from conftest import ROOT, SHARED_DATASETS
 from test_server_helpers import free_port, wait_healthy
 
+from mtst import cli
 from mtst.data import duplicate_key
 
 SNIPS = SHARED_DATASETS / "snips"
@@ -50,21 +51,25 @@ def write_subset(folder, split: str, rows: int) -> None:
 
 
 def environment() -> dict[str, str]:
-    """The test's environment (its embedding cache), running the checkout's own mtst from any folder."""
+    """For `mtst serve`: the test's environment (its embedding cache), the checkout's own mtst from any folder."""
     return {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), *sys.path])}
 
 
-def mtst(command: str, cwd) -> subprocess.CompletedProcess:
+def mtst(command: str, monkeypatch, capsys) -> tuple[str, str]:
+    """Run a walkthrough command in this process (one interpreter start-up for all): (stdout, stderr)."""
     args = shlex.split(command)
     assert args[0] == "mtst"
-    done = subprocess.run(
-        [sys.executable, "-m", "mtst", *args[1:]], cwd=cwd, env=environment(), capture_output=True, text=True
-    )
-    assert done.returncode == 0, f"{command}\n{done.stderr[-3000:]}"
-    return done
+    monkeypatch.setattr(sys, "argv", args)
+    try:
+        cli.main()
+    except SystemExit as exit_:
+        assert not exit_.code, f"{command}: {capsys.readouterr().err[-3000:]}"
+    out = capsys.readouterr()
+    return out.out, out.err
 
 
-def test_the_walkthrough_runs_as_written(tmp_path):
+def test_the_walkthrough_runs_as_written(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
     commands = walkthrough_commands()
     verbs = [c.split()[1] if c.startswith("mtst ") else "curl" for c in commands]
     assert verbs == ["data", "train", "train", "serve", "curl", "evaluate", "predict"]
@@ -74,31 +79,31 @@ def test_the_walkthrough_runs_as_written(tmp_path):
     check, train, again, serve, curl, evaluate, predict = commands
     assert "--freeze" not in train  # the walkthrough trains the default: the frozen encoder
 
-    done = mtst(check, tmp_path)
+    out, _ = mtst(check, monkeypatch, capsys)
     distinct = 0  # texts per file, ignoring case and spacing: repeats within a file are dropped
     for split in ROWS:
         lines = (tmp_path / "snips" / f"{split}.tsv").read_text().splitlines()[1:]
         distinct += len({duplicate_key(line.split("\t")[0]) for line in lines})
-    assert f"{distinct} records in 3 file(s)" in done.stdout
-    assert f"intent: {distinct} labelled" in done.stdout and all(label in done.stdout for label in INTENTS)
+    assert f"{distinct} records in 3 file(s)" in out
+    assert f"intent: {distinct} labelled" in out and all(label in out for label in INTENTS)
 
-    done = mtst(train, tmp_path)
-    assert "test metrics" in done.stdout
+    out, _ = mtst(train, monkeypatch, capsys)
+    assert "test metrics" in out
     run = tmp_path / "runs" / "snips"
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["test"]["tasks"]["intent"]["n"] == ROWS["test"]  # test rows are scored as given
     assert metrics["test"]["tasks"]["intent"]["accuracy"] >= 0.7  # 7 intents: chance is 0.14
     assert json.loads((run / "tasks.json").read_text())["tasks"][0]["labels"] == INTENTS
-    mtst(again, tmp_path)  # the run's config.yaml trains the same model again
+    mtst(again, monkeypatch, capsys)  # the run's config.yaml trains the same model again
     assert json.loads((tmp_path / "runs" / "snips-again" / "metrics.json").read_text()) == metrics
 
-    done = mtst(evaluate, tmp_path)
-    accuracy = float(re.search(r"intent: accuracy ([0-9.]+)", done.stdout).group(1))
+    out, _ = mtst(evaluate, monkeypatch, capsys)
+    accuracy = float(re.search(r"intent: accuracy ([0-9.]+)", out).group(1))
     assert accuracy == pytest.approx(metrics["test"]["tasks"]["intent"]["accuracy"], abs=1e-4)
 
     texts = [line.split("\t")[0] for line in (tmp_path / "snips" / "test.tsv").read_text().splitlines()[1:31]]
     pq.write_table(pa.table({"text": texts}), tmp_path / "new.parquet")
-    mtst(predict, tmp_path)
+    mtst(predict, monkeypatch, capsys)
     rows = [json.loads(line) for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
     assert [r["text"] for r in rows] == texts and all(r["intent"]["label"] in INTENTS for r in rows)
 
