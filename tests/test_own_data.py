@@ -261,3 +261,25 @@ def test_a_csv_with_duplicates_gaps_and_unlisted_labels_trains_in_one_command(tm
     status, out, err = run_cli(monkeypatch, capsys, "evaluate", "--model", str(run), "--data", str(test), "--json")
     assert status == 0, err
     assert json.loads(out)["tasks"]["intent"]["accuracy"] == metrics["test"]["tasks"]["intent"]["accuracy"]
+
+
+def test_data_check_with_a_config_checks_its_files_with_its_tasks(tmp_path, monkeypatch, capsys):
+    """The user's task, not the default three: labels from the config's training file, dev checked against them."""
+    write_csv(tmp_path / "train.csv", rows())
+    write_csv(tmp_path / "dev.csv", [*rows(PLACES[:1]), {"text": "turn on the lights", "category": "lights"}])
+    config = tmp_path / "own.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {"tasks": [{"name": "intent", "column": "category"}], "data": {"train": "train.csv", "dev": "dev.csv"}}
+        )
+    )
+    monkeypatch.chdir("/")  # the config's paths are from its own folder
+    status, out, err = run_cli(monkeypatch, capsys, "data", "check", "--config", str(config))
+    assert status == 2
+    problems = [line for line in err.splitlines() if not line.startswith(("note:", "warning:", "error:"))]
+    assert problems == [
+        f"{tmp_path}/dev.csv:14: intent label 'lights' is not among the labels found in {tmp_path}/train.csv "
+        "(alarm, calendar, flight, hotel, music, news, recipe, shopping, ... (12 in all))"
+    ]
+    assert "leakage: 12 text(s)" in err
+    assert "85 records in 2 file(s)" in out and "intent: 84 labelled" in out  # the bad row has no label
