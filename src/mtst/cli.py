@@ -414,10 +414,10 @@ def data_check(
     guide's tasks keep the guide's labels; others take the labels found). Pass the training file first:
     texts that later files share with it are reported as leakage.
     """
-    from mtst.data import check_files, check_plan
+    from mtst.data import check_plan
 
-    paths, tasks, columns, policy, source = check_plan(files, config, text_column, label_column, conflicts)
-    report = check_files(paths, tasks, columns, policy, source)
+    plan = check_plan(files, config, text_column, label_column, conflicts)
+    report = plan.run()
     for note in report.notes:
         print(f"{'warning' if note.startswith('leakage') else 'note'}: {note}", file=sys.stderr)
     kinds: dict[str, list[str]] = {}
@@ -428,8 +428,8 @@ def data_check(
             print(message, file=sys.stderr)
         if len(messages) > show:
             print(f"... and {len(messages) - show} more {kind} problem(s)", file=sys.stderr)
-    print(f"{len(report.records)} records in {len(paths)} file(s)")
-    for task, counts in report.counts(tasks).items():
+    print(f"{len(report.records)} records in {len(plan.paths)} file(s)")
+    for task, counts in report.counts(plan.tasks).items():
         print(f"{task}: {sum(counts.values())} labelled")
         width = max(16, *(len(label) for label in counts))
         for label, n in counts.items():

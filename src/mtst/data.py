@@ -494,13 +494,27 @@ def model_columns(
     return Columns.for_tasks(tasks, text_column or text, by_task)
 
 
+@dataclass
+class CheckPlan:
+    """What `mtst data check` checks, and how."""
+
+    paths: list[Path]
+    tasks: list[TaskSpec]
+    columns: Columns
+    conflicts: ConflictPolicy
+    label_source: dict[str, str]  # per task, where its labels came from (for messages)
+
+    def run(self) -> CheckReport:
+        return check_files(self.paths, self.tasks, self.columns, self.conflicts, self.label_source)
+
+
 def check_plan(
     files: Sequence[str | Path] | None,
     config: str | Path | None,
     text_column: str | None,
     label_columns: Sequence[str] | None,
     conflicts: str | None,
-) -> tuple[list[Path], list[TaskSpec], Columns, str, dict[str, str]]:
+) -> CheckPlan:
     """What `mtst data check` checks: files, tasks, columns, conflict policy and where labels come from.
 
     With a config: its tasks (labels it does not list come from its training file) and, without
@@ -523,7 +537,7 @@ def check_plan(
             t.name: f"the labels found in {t.labels_from}" if t.labels_from else "the labels the config lists"
             for t in cfg.tasks
         }
-        return paths, cfg.specs(), config_columns(cfg), cfg.data.conflicts, source
+        return CheckPlan(paths, cfg.specs(), config_columns(cfg), cfg.data.conflicts, source)
     if not files:
         raise MtstError("no files to check: give FILES, or --config with data files")
     paths = [Path(p) for p in files]
@@ -538,4 +552,4 @@ def check_plan(
     policy = conflicts or "error"
     if policy not in ("error", "first", "majority", "drop"):
         raise MtstError(f"--conflicts {policy!r}: choose error, first, majority or drop")
-    return paths, tasks, columns, policy, source
+    return CheckPlan(paths, tasks, columns, policy, source)
