@@ -98,7 +98,7 @@ def demo(
     run_demo(model)
 
 
-TEXT_COLUMN = typer.Option("--text-column", help="The column (JSON key) holding the text [default: text].")
+TEXT_COLUMN = typer.Option("--text-column", help="The column (JSON key) holding the text (default: text).")
 LABEL_COLUMN = typer.Option(
     "--label-column", help="TASK=COLUMN: a task and the column holding its labels (COLUMN alone: the task's name)."
 )
