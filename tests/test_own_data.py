@@ -82,11 +82,16 @@ def test_every_format_reads_the_same_records(tmp_path):
     assert loaded[0][0] == (records[0]["text"], {"intent": records[0]["category"]})
 
 
-def test_labels_come_from_the_training_file_sorted(tmp_path):
-    train = write_csv(tmp_path / "train.csv", list(reversed(rows())))
-    config = resolve_labels(config_with_options(None, train=str(train), label_columns=["intent=category"]))
-    assert config.tasks[0].labels == sorted(TOPICS)
-    assert config.tasks[0].labels_from == str(train)
+def test_labels_come_from_the_training_file_sorted_one_task_per_label_column(tmp_path):
+    records = [{**r, "place": r["text"].split()[-2] if r["category"] == "weather" else ""} for r in reversed(rows())]
+    train = write_csv(tmp_path / "train.csv", records, columns=("text", "category", "place"))
+    config = resolve_labels(config_with_options(None, train=str(train), label_columns=["intent=category", "place"]))
+    assert [(t.name, t.labels, t.labels_from) for t in config.tasks] == [
+        ("intent", sorted(TOPICS), str(train)),
+        ("place", sorted(PLACES), str(train)),
+    ]
+    found = load_records([train], config.specs(), Columns("text", {"intent": "category", "place": "place"}))
+    assert sum("place" in r.labels for r in found) == len(PLACES)  # empty cells: no label
 
 
 def test_a_label_only_in_dev_is_an_error_that_names_it(tmp_path):
