@@ -9,11 +9,18 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from mtst.errors import MtstError
+from mtst.routing import check_applies_when
 from mtst.tasks import NAME_PATTERN, TaskSpec
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class AbstainConfig(Strict):
+    """Abstention: the head answers only at confidences where dev accuracy reaches `precision` (null: always)."""
+
+    precision: float | None = Field(None, gt=0, le=1)
 
 
 class TaskConfig(Strict):
@@ -24,6 +31,8 @@ class TaskConfig(Strict):
     lr: float = Field(1e-3, gt=0)  # this head's learning rate
     hidden: int | None = Field(None, gt=0)
     dropout: float = Field(0.1, ge=0, lt=1)
+    abstain: AbstainConfig | None = None  # overrides the run's abstain for this task
+    applies_when: dict[str, list[str]] | None = None  # task -> its labels for which this task applies
 
     _labels_from: str | None = PrivateAttr(None)  # the training file the labels were found in, if any
 
@@ -45,7 +54,7 @@ class TaskConfig(Strict):
     def spec(self) -> TaskSpec:
         if not self.labels:
             raise MtstError(f"task {self.name!r} lists no labels; they are read from the training data first")
-        return TaskSpec(self.name, tuple(self.labels), self.hidden, self.dropout)
+        return TaskSpec(self.name, tuple(self.labels), self.hidden, self.dropout, applies_when=self.applies_when)
 
 
 class GradualConfig(Strict):
@@ -109,6 +118,7 @@ class TrainConfig(Strict):
     seed: int = 13
     patience: int = Field(3, ge=1)
     device: str | None = None  # None: CUDA when present, else CPU
+    abstain: AbstainConfig | None = None  # e.g. {precision: 0.95}: a confidence floor per head; None: no floors
 
     @model_validator(mode="after")
     def _consistent(self) -> "TrainConfig":
@@ -120,10 +130,22 @@ class TrainConfig(Strict):
         unknown = set(self.encoder.frozen_heads) - set(names)
         if unknown:
             raise ValueError(f"encoder.frozen_heads names unknown task(s) {sorted(unknown)}; tasks are {names}")
+        try:
+            check_applies_when(self.specs())
+        except MtstError as err:
+            raise ValueError(str(err)) from None
         return self
 
     def specs(self) -> list[TaskSpec]:
         return [t.spec() for t in self.tasks]
+
+    def abstain_precision(self) -> dict[str, float | None]:
+        """Each task's target precision for its floor (None: no floor): its own abstain, else the run's."""
+        result = {}
+        for t in self.tasks:
+            chosen = t.abstain if t.abstain is not None else self.abstain
+            result[t.name] = chosen.precision if chosen is not None else None
+        return result
 
 
 def _describe(err: ValidationError) -> str:

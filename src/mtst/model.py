@@ -21,7 +21,9 @@ from mtst.encoder import SentenceEncoder, check_model_folder
 from mtst.errors import MtstError
 from mtst.folders import replace_folder, staging_folder
 from mtst.inputs import validate_texts
-from mtst.outputs import Outputs, Prediction, check_tasks, to_predictions
+from mtst.calibration import scaled_softmax
+from mtst.outputs import Outputs, Prediction, check_tasks, predict_with, to_predictions
+from mtst.routing import Given, check_applies_when
 from mtst.tasks import DEFAULT_TASKS, TaskFile, TaskSpec, read_task_file, write_task_file
 
 log = logging.getLogger("mtst")
@@ -49,6 +51,7 @@ class MultiTaskModel(nn.Module):
         self.tasks = {spec.name: spec for spec in tasks}
         if len(self.tasks) != len(tasks):
             raise MtstError(f"task names must be unique, got {[t.name for t in tasks]}")
+        check_applies_when(tasks)
         self.heads = nn.ModuleDict({spec.name: make_head(self.encoder.dim, spec) for spec in tasks})
         self.heads.to(self.encoder.device)
         # Which heads have been trained; untrained heads are never passed off as predictions.
@@ -95,7 +98,7 @@ class MultiTaskModel(nn.Module):
             emb, logits = self(**enc.collate([ids[i] for i in index]), tasks=names)
             embeddings[index] = emb.cpu().numpy()
             for n in names:
-                probs[n][index] = torch.softmax(logits[n].float(), dim=-1).cpu().numpy()
+                probs[n][index] = scaled_softmax(logits[n].float().cpu().numpy(), self.tasks[n].temperature)
 
         was_training = self.training
         self.eval()
@@ -113,15 +116,23 @@ class MultiTaskModel(nn.Module):
         """What runs: backend, precision, and which embedding is served (mtst.backend.Backend)."""
         return {"backend": "torch", "precision": self.encoder.precision, **self.encoder.describe()}
 
-    def predictions(self, outputs: Outputs) -> list[dict[str, Prediction]]:
-        """Turn probability arrays into a label, score and distribution per text and task."""
-        return to_predictions(outputs, self.tasks)
+    def predictions(self, outputs: Outputs, given: Given | Sequence[Given] | None = None) -> list[dict[str, Prediction]]:
+        """Turn probability arrays into a label, score and distribution per text and task (mtst.outputs)."""
+        return to_predictions(outputs, self.tasks, given, self.trained)
 
     def predict(
-        self, texts: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 32
+        self,
+        texts: Sequence[str],
+        tasks: Sequence[str] | None = None,
+        batch_size: int = 32,
+        given: Given | Sequence[Given] | None = None,
     ) -> list[dict[str, Prediction]]:
-        """For each text and each requested task: the label, its probability and the full distribution."""
-        return self.predictions(self.run(texts, tasks, batch_size))
+        """For each text and each requested task: the label, its probability and the full distribution.
+
+        given: labels the caller knows, e.g. {"text_kind": "search_query"} (one dict for all texts, or one per
+        text); they replace the prediction and decide which heads apply.
+        """
+        return predict_with(self, texts, tasks, batch_size, given)
 
     # --- save and load ------------------------------------------------------------
 

@@ -14,7 +14,9 @@ import numpy as np
 
 from mtst.errors import MtstError
 from mtst.inputs import validate_texts
-from mtst.outputs import Outputs, Prediction, check_tasks, to_predictions
+from mtst.calibration import scaled_softmax
+from mtst.outputs import Outputs, Prediction, check_tasks, predict_with, to_predictions
+from mtst.routing import Given
 from mtst.streams import length_sorted_batches, map_batches, policy_threads, resolve_streams, threads_per_stream
 from mtst.tasks import TaskSpec, read_task_file
 
@@ -46,12 +48,6 @@ def session_options(threads: int):
     options.inter_op_num_threads = 1  # the graph is one chain of layers: nothing to run side by side
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     return options
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 class OnnxModel:
@@ -144,22 +140,26 @@ class OnnxModel:
             result = self.session.run(wanted, self._collate([ids[i] for i in index]))
             embeddings[index] = result[0]
             for n, logits in zip(names, result[1:], strict=True):
-                probs[n][index] = softmax(logits)
+                probs[n][index] = scaled_softmax(logits, self.tasks[n].temperature)
 
         batches = length_sorted_batches([len(row) for row in ids], batch_size, self.streams)
         for _ in map_batches(score, batches, self.streams):  # onnxruntime releases the GIL while it runs
             pass
         return Outputs(embeddings, probs)
 
-    def predictions(self, outputs: Outputs) -> list[dict[str, Prediction]]:
-        """Turn probability arrays into a label, score and distribution per text and task."""
-        return to_predictions(outputs, self.tasks)
+    def predictions(self, outputs: Outputs, given: Given | Sequence[Given] | None = None) -> list[dict[str, Prediction]]:
+        """Turn probability arrays into a label, score and distribution per text and task (mtst.outputs)."""
+        return to_predictions(outputs, self.tasks, given, self.trained)
 
     def predict(
-        self, texts: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 32
+        self,
+        texts: Sequence[str],
+        tasks: Sequence[str] | None = None,
+        batch_size: int = 32,
+        given: Given | Sequence[Given] | None = None,
     ) -> list[dict[str, Prediction]]:
         """For each text and each requested task: the label, its probability and the full distribution."""
-        return self.predictions(self.run(texts, tasks, batch_size))
+        return predict_with(self, texts, tasks, batch_size, given)
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Embeddings only, like SentenceEncoder.encode: an (n, dim) float32 array in the caller's order."""

@@ -33,3 +33,53 @@ def save_learning_curves(history: list[dict], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def save_reliability_diagram(calibration: dict, task: str, path: Path) -> None:
+    """Accuracy against confidence per bin, before (T = 1) and after the fitted temperature."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4), sharey=True)
+    for ax, when in zip(axes, ("before", "after"), strict=True):
+        bins = calibration[f"reliability_{when}"]
+        ax.plot([0, 1], [0, 1], linestyle=":", color="grey", label="perfect")
+        ax.bar(
+            [b["confidence"] for b in bins], [b["accuracy"] for b in bins], width=1 / 15, alpha=0.6, label="accuracy"
+        )
+        ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o")
+        t = 1.0 if when == "before" else calibration["temperature"]
+        ax.set(
+            xlim=(0, 1),
+            ylim=(0, 1),
+            xlabel="confidence",
+            title=f"{when}: T={t:.2f}, ECE {calibration[f'ece_{when}']:.3f}, Brier {calibration[f'brier_{when}']:.3f}",
+        )
+        ax.title.set_fontsize(9)
+    axes[0].set_ylabel("accuracy")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"{task}: reliability")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def save_risk_coverage(points: list[dict], abstention: dict, task: str, path: Path) -> None:
+    """Accuracy of the answered predictions against the share answered, as the floor rises; the chosen floor marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4))
+    answered = [p for p in points if p["accuracy"] is not None]
+    ax.plot([p["coverage"] for p in answered], [p["accuracy"] for p in answered], marker=".")
+    if abstention.get("floor") is not None and abstention.get("accuracy") is not None:
+        ax.scatter([abstention["coverage"]], [abstention["accuracy"]], color="red", zorder=3)
+        ax.annotate(f"floor {abstention['floor']:.2f}", (abstention["coverage"], abstention["accuracy"]), fontsize=8)
+    ax.set(xlim=(0, 1.02), xlabel="coverage (share answered)", ylabel="accuracy of answered", title=task)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -23,7 +23,7 @@ def build_model(config: TrainConfig, device: str | None = None) -> MultiTaskMode
         old = base.tasks.get(spec.name)
         if old is None:
             continue
-        if old != spec:
+        if old.head_shape() != spec.head_shape():
             raise MtstError(
                 f"task {spec.name!r} differs from the one in {config.encoder.init_model} "
                 f"(labels {list(old.labels)}, hidden {old.hidden}); rename the task or match its spec"

@@ -95,9 +95,14 @@ class Trainer:
         train, dev, test = load_splits(self.config)
         if dev is None:
             train, dev = stratified_split(train, d.dev_fraction, self.config.seed)
+        # A task nobody labelled yet is left untrained (and said so), rather than stopping the other tasks' run.
+        self.unlabelled = [n for n in self.learning if not any(n in r.labels for r in train)]
+        if self.unlabelled and len(self.unlabelled) == len(self.learning):
+            raise MtstError(f"no task to train has a labelled record in the training data ({d.train})")
+        for name in self.unlabelled:
+            log.warning("task %r has no labelled record in %s: its head stays untrained", name, d.train)
+        self.learning = [n for n in self.learning if n not in self.unlabelled]
         for name in self.learning:
-            if not any(name in r.labels for r in train):
-                raise MtstError(f"task {name!r} has no labelled record in the training data ({d.train})")
             if not any(name in r.labels for r in dev):
                 raise MtstError(f"task {name!r} has no labelled record in the dev data; early stopping needs some")
         return train, dev, test
@@ -337,14 +342,21 @@ class Trainer:
 
     def finish(self, dev: dict) -> dict:
         """Evaluate on test and leave the model, metrics and pictures in the output folder."""
+        from mtst.confidence import fit_confidence, save_confidence_plots
+
         for name in self.learning:
             self.model.trained[name] = True
+        # Temperatures and floors fitted on dev, before test is scored and the model saved with them.
+        for name, report in fit_confidence(self.model, self.dev.records, self.config.abstain_precision()).items():
+            if name in dev:
+                dev[name].update(report)
         metrics = {
             "epochs_run": len(self.state.history),
             # The epoch whose weights were saved, per task (see stopping.py).
             "best_epoch": {n: e + 1 for n, e in self.stopping.kept_epochs().items()},
             "dev": {"tasks": dev},
             "trainable_parameters": trainable_report(self.model),
+            "untrained_tasks": self.unlabelled,
         }
         if self.test_records is not None:
             metrics["test"] = evaluate(self.model, self.test_records)
@@ -360,6 +372,7 @@ class Trainer:
             ) from None
         (self.output / METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
         self.emit("on_train_end", metrics, final, split)
+        save_confidence_plots({n: m for n, m in final["tasks"].items() if "calibration" in m}, self.output)
         # Wall-clock time apart from metrics.json, which a resumed run must reproduce exactly.
         timing = {"caching": self.caching_seconds, "epochs": sum(row["seconds"] for row in self.state.history)}
         (self.output / TIMING).write_text(json.dumps(timing, indent=2) + "\n")
