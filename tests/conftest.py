@@ -105,13 +105,21 @@ RECEIPTS = {
 }
 
 
-def tiny_records() -> list[dict]:
+KIND = {"sentence_type": "message", "query_intent": "search_query"}  # what kind of text each tiny task holds
+
+
+def tiny_records(text_kind: bool = True) -> list[dict]:
+    """The tiny set; text_kind=False leaves the router task unlabelled, like data labelled before it existed."""
     records = []
     for task, labels in TINY.items():
         for label, texts in labels.items():
-            records += [{"text": t, task: label} for t in texts]
+            records += [{"text": t, task: label, "text_kind": KIND[task]} for t in texts]
     for label, texts in RECEIPTS.items():
-        records += [{"text": t, "sentence_type": "receipt", "receipt_quality": label} for t in texts]
+        records += [
+            {"text": t, "sentence_type": "receipt", "receipt_quality": label, "text_kind": "ocr_receipt"} for t in texts
+        ]
+    if not text_kind:
+        records = [{k: v for k, v in r.items() if k != "text_kind"} for r in records]
     return records
 
 

@@ -18,8 +18,9 @@ def model(encoder):
 
 
 def test_default_tasks_follow_the_labelling_guide(model):
-    assert list(model.tasks) == ["sentence_type", "receipt_quality", "query_intent"]
+    assert list(model.tasks) == ["text_kind", "sentence_type", "receipt_quality", "query_intent"]
     assert model.tasks["receipt_quality"].labels == ("good_quality", "blurry", "incomplete")
+    assert model.tasks["receipt_quality"].applies_when == {"text_kind": ("ocr_receipt",)}
 
 
 def test_forward_returns_embedding_and_logits_by_task(model):
@@ -27,6 +28,7 @@ def test_forward_returns_embedding_and_logits_by_task(model):
     embeddings, logits = model(**batch)
     assert embeddings.shape == (3, 384)
     assert {k: tuple(v.shape) for k, v in logits.items()} == {
+        "text_kind": (3, 3),
         "sentence_type": (3, 5),
         "receipt_quality": (3, 3),
         "query_intent": (3, 4),
@@ -70,7 +72,7 @@ def test_save_load_round_trip_gives_identical_logits(model, tmp_path):
         _, after = loaded(**batch)
     for name in before:
         assert torch.equal(before[name], after[name])
-    assert loaded.trained == {"sentence_type": True, "receipt_quality": False, "query_intent": False}
+    assert loaded.trained == {"text_kind": False, "sentence_type": True, "receipt_quality": False, "query_intent": False}
     card = (folder / "README.md").read_text()
     assert "| `sentence_type` | 0.5000 | 0.4000 | 10 |" in card
     tasks = json.loads((folder / "tasks.json").read_text())

@@ -165,6 +165,8 @@ def train(
     print(f"model saved to {output}; {split} metrics:")
     for name, m in metrics[split]["tasks"].items():
         print(f"  {name:<16} accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  n={m['n']}")
+    for name in metrics.get("untrained_tasks", []):
+        print(f"  {name:<16} no labelled training record: head left untrained")
 
 
 @app.command()
@@ -174,10 +176,17 @@ def evaluate(
     text_column: Annotated[str | None, TEXT_COLUMN] = None,
     label_column: Annotated[list[str] | None, LABEL_COLUMN] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    plots: Annotated[
+        Path | None, typer.Option(help="Write reliability diagrams and risk-coverage curves (PNG) into this folder.")
+    ] = None,
     batch_size: int = 32,
 ) -> None:
-    """Score a model on a labelled file: accuracy, macro-F1 and confusion matrix per task. Columns default to
-    the ones the model was trained on (its config.yaml)."""
+    """Score a model on a labelled file: accuracy, macro-F1, confusion matrix, calibration and abstention per task.
+
+    Columns default to the ones the model was trained on (its config.yaml). Accuracy and macro-F1 count every
+    labelled record (the head's argmax); coverage and accuracy above the floor say what abstention leaves.
+    """
+    from mtst.confidence import save_confidence_plots
     from mtst.data import load_records, model_columns
     from mtst.evaluation import evaluate as run_evaluation
     from mtst.evaluation import summary
@@ -189,11 +198,21 @@ def evaluate(
     source = dict.fromkeys(loaded.tasks, "the model's labels")
     records = load_records([data], tasks, columns, label_source=source)
     metrics = run_evaluation(loaded, records, batch_size)
+    if plots is not None:
+        save_confidence_plots(metrics["tasks"], plots)
     if as_json:
-        print(json.dumps(summary(metrics)))
+        print(json.dumps(summary(metrics, trust=True)))
         return
     for name, m in metrics["tasks"].items():
         print(f"{name}: accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}  n={m['n']}")
+        c, a = m["calibration"], m["abstention"]
+        print(
+            f"  T={c['temperature']:.3f}  ECE {c['ece_before']:.4f} -> {c['ece_after']:.4f}  "
+            f"Brier {c['brier_before']:.4f} -> {c['brier_after']:.4f}"
+        )
+        if a["floor"] is not None:
+            above = "n/a" if a["accuracy"] is None else f"{a['accuracy']:.4f}"
+            print(f"  floor {a['floor']:.3f}: coverage {a['coverage']:.4f}, accuracy above it {above}")
         width = max(len(label) for label in m["labels"])
         print("  " + " " * width + "  " + " ".join(f"{label[:8]:>8}" for label in m["labels"]) + "   (predicted)")
         for label, row in zip(m["labels"], m["confusion"], strict=True):
@@ -240,18 +259,25 @@ def predict(
         str | None, typer.Option(help="--engine ray: an input column copied beside each text's predictions.")
     ] = None,
     output_format: Annotated[str, typer.Option(help="--engine ray: parquet or jsonl part files.")] = "parquet",
+    given: Annotated[
+        list[str] | None,
+        typer.Option(help="A label you know, as task=label (e.g. text_kind=search_query), for every text."),
+    ] = None,
 ) -> None:
     """Each text's label and probability for every task; files of any size stream, Parquet or JSONL.
+
+    Printed: n/a where the head does not apply to the text, ? where it abstained (under its floor).
 
     --engine ray: `--input` is a folder, glob or file of .parquet or .jsonl, `--output` a new folder of part
     files in input order, with every head's label and probabilities (`pip install mtst[ray]`).
     """
     from mtst.prediction_io import parse_shard, predict_stream, prediction_row
+    from mtst.routing import check_given, parse_given
 
     task_list = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
     if engine == "ray":
-        if texts or input_file is None or output is None or resume or shard:
-            raise MtstError("--engine ray needs --input and --output, and takes no texts, --resume or --shard")
+        if texts or input_file is None or output is None or resume or shard or given:
+            raise MtstError("--engine ray needs --input and --output, and takes no texts, --resume, --shard or --given")
         from mtst.ray_predict import predict_ray
 
         folder = predict_ray(
@@ -280,10 +306,12 @@ def predict(
         raise MtstError("--resume and --shard need --input FILE and --output FILE")
     if embeddings and not streaming:
         raise MtstError("--embeddings needs --input FILE and --output FILE")
+    known = parse_given(given or [])
     if backend == "torch":
         use_thread_policy()
     loaded = load_model(model, backend, precision, streams)
     names = loaded.check_tasks(task_list)
+    check_given(known, 1, loaded.tasks)
     if streaming:
         predict_stream(
             loaded,
@@ -296,10 +324,11 @@ def predict(
             chunk_size=chunk_size,
             text_column=text_column,
             embeddings=embeddings,
+            given=known or None,
         )
         return
     items = gather_texts(texts, input_file, text_column)
-    results = loaded.predict(items, names, batch_size)
+    results = loaded.predict(items, names, batch_size, given=known or None)
     rows = [prediction_row(text, result) for text, result in zip(items, results, strict=True)]
     if output is not None:
         output.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -308,8 +337,19 @@ def predict(
             print(json.dumps(row))
     else:
         for row in rows:
-            parts = [f"{n}={row[n]['label']} ({row[n]['score']:.2f})" for n in names]
+            parts = [f"{n}={shown_label(row[n])}" for n in names]
             print(f"{row['text'][:60]!r}: " + "  ".join(parts))
+
+
+def shown_label(answer: dict) -> str:
+    """A prediction for people: label (score), n/a where the head does not apply, ? where it abstained."""
+    if not answer["applies"]:
+        return "n/a"
+    if answer["given"]:
+        return f"{answer['label']} (given)"
+    if answer["abstained"]:
+        return f"? ({answer['score']:.2f})"
+    return f"{answer['label']} ({answer['score']:.2f})"
 
 
 @app.command()

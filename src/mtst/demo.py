@@ -45,7 +45,11 @@ def run_demo(model_dir: Path | None = None) -> None:
     for i, result in enumerate(model.predictions(outputs)):
         parts = []
         for name, p in result.items():
-            if model.trained[name]:
+            if not p.applies:
+                parts.append(f"{name}=n/a")  # not the kind of text this head answers for
+            elif p.abstained:
+                parts.append(f"{name}=? ({p.score:.2f}, under its floor)")
+            elif model.trained[name]:
                 parts.append(f"{name}={p.label} ({p.score:.2f})")
             else:
                 parts.append(f"{name}=untrained")

@@ -18,10 +18,13 @@ from mtst.textio import CHUNK, chunks, iter_texts
 
 
 def prediction_row(text: str, result: dict) -> dict:
-    """The JSON shape of one text's predictions: {"text": ..., task: {"label", "score"}, ...}."""
+    """The JSON shape of one text's predictions: {"text": ..., task: {"label", "score", flags}, ...}.
+
+    label is null where the head abstained or does not apply; the flags say which (and whether it was given).
+    """
     row: dict = {"text": text}
     for name, p in result.items():
-        row[name] = {"label": p.label, "score": p.score}
+        row[name] = {k: v for k, v in p.to_dict().items() if k != "distribution"}
     return row
 
 
@@ -61,12 +64,16 @@ def keep_whole_chunks(path: Path, chunk: int) -> int:
     return lines - lines % chunk
 
 
-def score_texts(model, texts: Sequence[str], tasks: Sequence[str], batch_size: int, embeddings: bool = False):
+def score_texts(
+    model, texts: Sequence[str], tasks: Sequence[str], batch_size: int, embeddings: bool = False, given=None
+):
     """The model's predictions for `texts`, and their embeddings when asked (from the same encoder pass)."""
     if not embeddings:
-        return model.predict(texts, tasks, batch_size), None
-    outputs = model.run(texts, tasks, batch_size)
-    return model.predictions(outputs), outputs.embeddings
+        return model.predict(texts, tasks, batch_size, given=given), None
+    from mtst.routing import with_dependencies
+
+    outputs = model.run(texts, with_dependencies(tasks, model.tasks), batch_size)  # routing may need other heads
+    return [{t: row[t] for t in tasks} for row in model.predictions(outputs, given)], outputs.embeddings
 
 
 def read_texts(path: Path, text_column: str = "text") -> Iterator[str]:
@@ -98,12 +105,14 @@ def predict_stream(
     chunk_size: int = CHUNK,
     text_column: str = "text",
     embeddings: bool = False,
+    given: dict[str, str] | None = None,
 ) -> int:
     """Predict a file chunk by chunk, one output row per input text; returns rows written now.
 
     The input is .jsonl, .parquet or plain text; the output is JSON lines, or Parquet when `output` ends in
     .parquet (a row group per chunk, written to a side file and renamed when complete). embeddings: add
-    each text's embedding, from the same encoder pass.
+    each text's embedding, from the same encoder pass. given: labels known for every text (e.g.
+    {"text_kind": "ocr_receipt"}), as in model.predict.
     """
     to_parquet = output.suffix.lower() == ".parquet"
     if resume and to_parquet:
@@ -116,11 +125,11 @@ def predict_stream(
     texts: Iterator[str] = islice(read_texts(input_file, text_column), start + done, stop)
     with tqdm(total=stop - start, initial=done, desc="predict", unit="text") as bar:
         if to_parquet:
-            return _predict_to_parquet(model, texts, output, tasks, batch_size, chunk_size, embeddings, bar)
+            return _predict_to_parquet(model, texts, output, tasks, batch_size, chunk_size, embeddings, bar, given)
         written = 0
         with output.open("a" if resume else "w") as f:
             for chunk in chunks(texts, chunk_size):
-                results, vectors = score_texts(model, chunk, tasks, batch_size, embeddings)
+                results, vectors = score_texts(model, chunk, tasks, batch_size, embeddings, given)
                 for i, (text, result) in enumerate(zip(chunk, results, strict=True)):
                     row = prediction_row(text, result)
                     if vectors is not None:
@@ -132,7 +141,7 @@ def predict_stream(
     return written
 
 
-def _predict_to_parquet(model, texts, output: Path, tasks, batch_size, chunk_size, embeddings, bar) -> int:
+def _predict_to_parquet(model, texts, output: Path, tasks, batch_size, chunk_size, embeddings, bar, given=None) -> int:
     """Write each chunk's predictions as one row group of a Parquet file; memory holds one chunk."""
     import pyarrow.parquet as pq
 
@@ -144,7 +153,7 @@ def _predict_to_parquet(model, texts, output: Path, tasks, batch_size, chunk_siz
     written = 0
     with pq.ParquetWriter(partial, schema) as writer:
         for chunk in chunks(texts, chunk_size):
-            results, vectors = score_texts(model, chunk, tasks, batch_size, embeddings)
+            results, vectors = score_texts(model, chunk, tasks, batch_size, embeddings, given)
             writer.write_table(prediction_table(chunk, results, model.tasks, tasks, vectors))
             written += len(chunk)
             bar.update(len(chunk))

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -142,13 +142,21 @@ class PredictRequest(BaseModel):
         None, description="Tasks to answer (default: every head)."
     )
     return_embedding: bool = Field(False, description="Also return each text's embedding.")
+    given: dict[StrictStr, StrictStr] | list[dict[StrictStr, StrictStr]] | None = Field(
+        None,
+        description="Labels the caller knows, e.g. {\"text_kind\": \"search_query\"}: one object for every text, "
+        "or a list of one per text. They replace the prediction and decide which heads apply.",
+    )
 
 
 class TaskPrediction(BaseModel):
-    label: str
-    score: float = Field(description="The label's probability.")
+    label: str | None = Field(description="The answer; null where the head abstained or does not apply.")
+    score: float = Field(description="The probability of the best label (of the given label, if given).")
     distribution: dict[str, float] = Field(description="Every label's probability, in the task's label order.")
     trained: bool = Field(description="False: the head was never trained and its answer is random.")
+    abstained: bool = Field(False, description="True: the confidence is under the task's floor.")
+    applies: bool = Field(True, description="False: this text is not of a kind the head answers for.")
+    given: bool = Field(False, description="True: the label is the caller's, not a prediction.")
 
 
 class TextPrediction(BaseModel):
@@ -173,6 +181,8 @@ class TaskInfo(BaseModel):
     name: str
     labels: list[str]
     trained: bool
+    applies_when: dict[str, list[str]] | None = None
+    floor: float | None = None
 
 
 class Limits(BaseModel):
@@ -380,6 +390,17 @@ class Service:
             raise RequestValidationError(errors)
         return list(dict.fromkeys(tasks))  # each task once, in the caller's order
 
+    def check_given(self, given, n: int) -> None:
+        """A 422 naming what is wrong with `given` (unknown task or label, wrong count), before any model work."""
+        from mtst.routing import check_given
+
+        try:
+            check_given(given, n, self.ready_model().tasks)
+        except MtstError as err:
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": ("body", "given"), "input": given, "msg": str(err)}]
+            ) from None
+
     async def infer(self, texts: list[str]):
         """One batched model pass over texts: (outputs, token count of each text)."""
         model = self.ready_model()
@@ -419,7 +440,13 @@ class Service:
             embedding=embedding_info(described),
             batching=self.batcher.batching,
             tasks=[
-                TaskInfo(name=n, labels=list(t.labels), trained=bool(model.trained.get(n, False)))
+                TaskInfo(
+                    name=n,
+                    labels=list(t.labels),
+                    trained=bool(model.trained.get(n, False)),
+                    applies_when={k: list(v) for k, v in t.applies_when.items()} if t.applies_when else None,
+                    floor=t.floor,
+                )
                 for n, t in model.tasks.items()
             ],
             limits=Limits(
@@ -624,22 +651,19 @@ def create_app(settings: ServerSettings, model=None) -> FastAPI:
     async def predict(body: PredictRequest) -> PredictResponse:
         tasks = service.check_tasks(body.tasks)
         service.check_limits(body.texts, "texts")
+        service.check_given(body.given, len(body.texts))
         outputs, counts = await service.infer(body.texts)
         model = service.model
-        # Every head ran in the one batched pass; answer only the tasks asked for.
-        chosen = replace(outputs, probabilities={t: outputs.probabilities[t] for t in tasks})
         trained = {t: bool(model.trained.get(t, False)) for t in tasks}
         vectors = outputs.embeddings.tolist() if body.return_embedding else None
         results = [
             TextPrediction(
                 index=i,
-                predictions={
-                    t: TaskPrediction(label=p.label, score=p.score, distribution=p.distribution, trained=trained[t])
-                    for t, p in per_task.items()
-                },
+                # Every head ran in the one batched pass (routing may need any); answer only the tasks asked for.
+                predictions={t: TaskPrediction(**per_task[t].to_dict(), trained=trained[t]) for t in tasks},
                 embedding=vectors[i] if vectors is not None else None,
             )
-            for i, per_task in enumerate(model.predictions(chosen))
+            for i, per_task in enumerate(model.predictions(outputs, body.given))
         ]
         return PredictResponse(
             model=service.name,
