@@ -60,7 +60,8 @@ def expected_calibration_error(probabilities: np.ndarray, gold: np.ndarray, bins
 
 def brier_score(probabilities: np.ndarray, gold: np.ndarray) -> float:
     """Multi-class Brier score: mean over records of the squared distance to the one-hot gold label."""
-    return float(brier_score_loss(gold, probabilities, labels=list(range(probabilities.shape[1]))))
+    labels = list(range(probabilities.shape[1]))
+    return float(brier_score_loss(gold, probabilities, labels=labels, scale_by_half=False))  # not halved for 2 labels
 
 
 def reliability(probabilities: np.ndarray, gold: np.ndarray, bins: int = ECE_BINS) -> list[dict]:
@@ -81,10 +82,12 @@ def reliability(probabilities: np.ndarray, gold: np.ndarray, bins: int = ECE_BIN
 
 
 def calibration_report(probabilities: np.ndarray, gold: np.ndarray, temperature: float) -> dict:
-    """ECE and Brier before (T = 1) and after calibration, from a head's probabilities at `temperature`."""
+    """NLL, ECE and Brier before (T = 1) and after calibration, from a head's probabilities at `temperature`."""
     before = uncalibrated(probabilities, temperature)
     return {
         "temperature": temperature,
+        "nll_before": nll(logits_from_probabilities(before), gold, 1.0),
+        "nll_after": nll(logits_from_probabilities(probabilities), gold, 1.0),
         "ece_before": expected_calibration_error(before, gold),
         "ece_after": expected_calibration_error(probabilities, gold),
         "brier_before": brier_score(before, gold),
