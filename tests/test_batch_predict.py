@@ -101,7 +101,7 @@ def test_killed_cli_run_resumes_to_the_same_lines(model_dir, tmp_path):
     subprocess.run([*base, "--output", str(whole), "--shard", "0/1"], env=env, check=True, capture_output=True)
     assert killed.read_text() == whole.read_text()
     first = json.loads(whole.read_text().splitlines()[0])
-    assert set(first) == {"text", "sentence_type", "receipt_quality", "query_intent"}
+    assert set(first) == {"text", "text_kind", "sentence_type", "receipt_quality", "query_intent"}
 
 
 def parquet_texts_file(path, n, column="body", row_group_size=17):

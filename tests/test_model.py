@@ -72,7 +72,12 @@ def test_save_load_round_trip_gives_identical_logits(model, tmp_path):
         _, after = loaded(**batch)
     for name in before:
         assert torch.equal(before[name], after[name])
-    assert loaded.trained == {"text_kind": False, "sentence_type": True, "receipt_quality": False, "query_intent": False}
+    assert loaded.trained == {
+        "text_kind": False,
+        "sentence_type": True,
+        "receipt_quality": False,
+        "query_intent": False,
+    }
     card = (folder / "README.md").read_text()
     assert "| `sentence_type` | 0.5000 | 0.4000 | 10 |" in card
     tasks = json.loads((folder / "tasks.json").read_text())

@@ -355,7 +355,7 @@ def test_openapi_schema_lists_every_route_with_its_bodies(client):
     assert set(schema["paths"]["/v1/predict"]["post"]["responses"]) >= {"200", "401", "413", "422", "503"}
     components = schema["components"]["schemas"]
     assert {"PredictRequest", "PredictResponse", "EmbeddingRequest", "EmbeddingResponse", "Info"} <= set(components)
-    assert set(components["PredictRequest"]["properties"]) == {"texts", "tasks", "return_embedding"}
+    assert set(components["PredictRequest"]["properties"]) == {"texts", "tasks", "return_embedding", "given"}
 
 
 def metric_samples(client: TestClient) -> dict:
@@ -464,7 +464,7 @@ def test_oversized_bodies_are_refused_with_or_without_a_length(model_dir, model)
 def test_an_unexpected_error_becomes_a_500_json_and_the_server_lives_on(model_dir, model):
     broken = Wrapped(model)
 
-    def predictions(outputs):
+    def predictions(outputs, given=None):
         raise RuntimeError("a bug")
 
     broken.predictions = predictions

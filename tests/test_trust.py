@@ -283,7 +283,9 @@ def test_evaluate_reports_calibration_and_risk_coverage_and_draws_them(trust_run
     run_cli(main, [*argv, "--plots", str(tmp_path / "plots")])
     report = json.loads(capsys.readouterr().out)["tasks"]["query_intent"]
     assert report["accuracy"] == metrics["test"]["tasks"]["query_intent"]["accuracy"]  # still every record
-    assert report["calibration"]["ece_after"] == pytest.approx(metrics["test"]["tasks"]["query_intent"]["calibration"]["ece_after"])
+    assert report["calibration"]["ece_after"] == pytest.approx(
+        metrics["test"]["tasks"]["query_intent"]["calibration"]["ece_after"]
+    )
     assert report["abstention"]["coverage"] <= 1.0 and report["risk_coverage"][0]["coverage"] == 1.0
     assert (tmp_path / "plots" / "reliability_sentence_type.png").is_file()
     assert (tmp_path / "plots" / "risk_coverage_sentence_type.png").is_file()
@@ -308,8 +310,13 @@ def test_cli_predict_takes_given_kinds_and_shows_na(trust_run, capsys):
     base = ["mtst", "predict", "--model", str(out), "huggies size 4"]
     assert run_cli(main, [*base, "--json", "--given", "text_kind=message"]) in (0, None)
     row = json.loads(capsys.readouterr().out)
-    assert row["text_kind"] == {"label": "message", "score": row["text_kind"]["score"], "abstained": False,
-                                "applies": True, "given": True}
+    assert row["text_kind"] == {
+        "label": "message",
+        "score": row["text_kind"]["score"],
+        "abstained": False,
+        "applies": True,
+        "given": True,
+    }
     assert row["query_intent"]["label"] is None and row["query_intent"]["applies"] is False
     assert run_cli(main, base) in (0, None)
     assert "sentence_type=n/a" in capsys.readouterr().out
@@ -329,8 +336,13 @@ def test_server_predict_takes_given_and_flags_each_answer(trust_run):
         got = client.post("/v1/predict", json={"texts": texts, "tasks": ["query_intent"]}).json()["results"]
         assert got[0]["predictions"]["query_intent"]["applies"] is True
         assert got[1]["predictions"]["query_intent"] | {"distribution": None} == {
-            "label": None, "score": got[1]["predictions"]["query_intent"]["score"], "distribution": None,
-            "trained": True, "abstained": False, "applies": False, "given": False,
+            "label": None,
+            "score": got[1]["predictions"]["query_intent"]["score"],
+            "distribution": None,
+            "trained": True,
+            "abstained": False,
+            "applies": False,
+            "given": False,
         }
         given = [{"text_kind": "message"}, {"text_kind": "search_query"}]
         got = client.post("/v1/predict", json={"texts": texts, "given": given}).json()["results"]
@@ -346,7 +358,9 @@ def test_server_predict_takes_given_and_flags_each_answer(trust_run):
             assert response.status_code == 422
             assert words in json.dumps(response.json()["detail"])
         info = client.get("/info").json()
-        assert {t["name"]: t["applies_when"] for t in info["tasks"]}["receipt_quality"] == {"text_kind": ["ocr_receipt"]}
+        assert {t["name"]: t["applies_when"] for t in info["tasks"]}["receipt_quality"] == {
+            "text_kind": ["ocr_receipt"]
+        }
 
 
 def test_a_task_nobody_labelled_trains_as_untrained_and_rules_nothing_out(tmp_path):

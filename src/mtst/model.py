@@ -17,11 +17,11 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from mtst.branch import BASE, load_branch, save_branch
+from mtst.calibration import scaled_softmax
 from mtst.encoder import SentenceEncoder, check_model_folder
 from mtst.errors import MtstError
 from mtst.folders import replace_folder, staging_folder
 from mtst.inputs import validate_texts
-from mtst.calibration import scaled_softmax
 from mtst.outputs import Outputs, Prediction, check_tasks, predict_with, to_predictions
 from mtst.routing import Given, check_applies_when
 from mtst.tasks import DEFAULT_TASKS, TaskFile, TaskSpec, read_task_file, write_task_file
@@ -116,7 +116,9 @@ class MultiTaskModel(nn.Module):
         """What runs: backend, precision, and which embedding is served (mtst.backend.Backend)."""
         return {"backend": "torch", "precision": self.encoder.precision, **self.encoder.describe()}
 
-    def predictions(self, outputs: Outputs, given: Given | Sequence[Given] | None = None) -> list[dict[str, Prediction]]:
+    def predictions(
+        self, outputs: Outputs, given: Given | Sequence[Given] | None = None
+    ) -> list[dict[str, Prediction]]:
         """Turn probability arrays into a label, score and distribution per text and task (mtst.outputs)."""
         return to_predictions(outputs, self.tasks, given, self.trained)
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mtst.calibration import scaled_softmax
 from mtst.errors import MtstError
 from mtst.inputs import validate_texts
-from mtst.calibration import scaled_softmax
 from mtst.outputs import Outputs, Prediction, check_tasks, predict_with, to_predictions
 from mtst.routing import Given
 from mtst.streams import length_sorted_batches, map_batches, policy_threads, resolve_streams, threads_per_stream
@@ -147,7 +147,9 @@ class OnnxModel:
             pass
         return Outputs(embeddings, probs)
 
-    def predictions(self, outputs: Outputs, given: Given | Sequence[Given] | None = None) -> list[dict[str, Prediction]]:
+    def predictions(
+        self, outputs: Outputs, given: Given | Sequence[Given] | None = None
+    ) -> list[dict[str, Prediction]]:
         """Turn probability arrays into a label, score and distribution per text and task (mtst.outputs)."""
         return to_predictions(outputs, self.tasks, given, self.trained)
 

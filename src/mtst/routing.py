@@ -89,9 +89,7 @@ def check_given(given: Given | Sequence[Given] | None, n: int, tasks: Mapping[st
             if task not in tasks:
                 raise MtstError(f"{where} names unknown task {task!r}; this model's tasks are: {', '.join(tasks)}")
             if label not in tasks[task].labels:
-                raise MtstError(
-                    f"{where}: {label!r} is not one of {task}'s labels: {', '.join(tasks[task].labels)}"
-                )
+                raise MtstError(f"{where}: {label!r} is not one of {task}'s labels: {', '.join(tasks[task].labels)}")
         checked.append(dict(row))
     return checked
 

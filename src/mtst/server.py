@@ -144,7 +144,7 @@ class PredictRequest(BaseModel):
     return_embedding: bool = Field(False, description="Also return each text's embedding.")
     given: dict[StrictStr, StrictStr] | list[dict[StrictStr, StrictStr]] | None = Field(
         None,
-        description="Labels the caller knows, e.g. {\"text_kind\": \"search_query\"}: one object for every text, "
+        description='Labels the caller knows, e.g. {"text_kind": "search_query"}: one object for every text, '
         "or a list of one per text. They replace the prediction and decide which heads apply.",
     )
 

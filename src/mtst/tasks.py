@@ -83,9 +83,7 @@ DEFAULT_TASKS: tuple[TaskSpec, ...] = (
         ("fraud_alert", "help_request", "offer", "receipt", "generic_text"),
         applies_when={"text_kind": ("message", "ocr_receipt")},
     ),
-    TaskSpec(
-        "receipt_quality", ("good_quality", "blurry", "incomplete"), applies_when={"text_kind": ("ocr_receipt",)}
-    ),
+    TaskSpec("receipt_quality", ("good_quality", "blurry", "incomplete"), applies_when={"text_kind": ("ocr_receipt",)}),
     TaskSpec(
         "query_intent",
         ("brand_search", "deal_search", "support_search", "promo_search"),
