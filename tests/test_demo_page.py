@@ -130,3 +130,34 @@ def test_typed_texts_get_every_heads_bars_and_a_similarity_table(browser, url, m
     vectors = model.encoder.encode(TEXTS)
     np.testing.assert_allclose(shown, vectors @ vectors.T, atol=1e-3)
     assert "untrained" in browser.find_element(By.ID, "status").text.lower()
+
+
+def test_saying_what_the_texts_are_shows_heads_that_do_not_apply(browser, url):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(url)
+    assert browser.find_element(By.ID, "kind-box").is_displayed()  # shown until /info says there is no text_kind
+    Select(browser.find_element(By.ID, "text-kind")).select_by_visible_text("search query")
+    area = browser.find_element(By.ID, "texts")
+    area.clear()
+    area.send_keys("huggies size 4")
+    key_box = browser.find_element(By.ID, "api-key")
+    key_box.clear()
+    key_box.send_keys(KEY)
+    browser.find_element(By.ID, "run").click()
+    wait_for(browser, "#similarity-table")
+    tasks = {t.get_attribute("data-task"): t for t in browser.find_elements(By.CSS_SELECTOR, ".task")}
+    for name in ("sentence_type", "receipt_quality"):
+        assert "not-applicable" in tasks[name].get_attribute("class")
+        assert tasks[name].find_element(By.CSS_SELECTOR, ".task-label").text == "not applicable"
+        assert len(tasks[name].find_elements(By.CSS_SELECTOR, ".bar-row")) == len(loaded_model_labels(name))
+    assert tasks["text_kind"].find_element(By.CSS_SELECTOR, ".task-label").text.startswith("search_query")
+    assert tasks["text_kind"].find_elements(By.CSS_SELECTOR, ".badge.given")
+    assert "not-applicable" not in tasks["query_intent"].get_attribute("class")
+
+
+def loaded_model_labels(name: str) -> tuple[str, ...]:
+    from mtst.tasks import DEFAULT_TASKS
+
+    return {t.name: t.labels for t in DEFAULT_TASKS}[name]
