@@ -12,6 +12,7 @@ import numpy as np
 
 from mtst.errors import MtstError
 from mtst.outputs import Outputs, Prediction
+from mtst.routing import Given
 from mtst.tasks import TaskSpec
 
 BACKENDS = ("torch", "onnx")
@@ -28,10 +29,17 @@ class Backend(Protocol):
         """The served embeddings and every requested task's probabilities, one pass per batch."""
 
     def predict(
-        self, texts: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 32
-    ) -> list[dict[str, Prediction]]: ...
+        self,
+        texts: Sequence[str],
+        tasks: Sequence[str] | None = None,
+        batch_size: int = 32,
+        given: Given | Sequence[Given] | None = None,
+    ) -> list[dict[str, Prediction]]:
+        """Labels (given, predicted, or None where a head abstains or does not apply) per text and task."""
 
-    def predictions(self, outputs: Outputs) -> list[dict[str, Prediction]]: ...
+    def predictions(
+        self, outputs: Outputs, given: Given | Sequence[Given] | None = None
+    ) -> list[dict[str, Prediction]]: ...
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """The served embeddings only."""
