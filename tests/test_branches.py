@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from conftest import tiny_records
 
 from mtst.backend import Backend, load_model
+from mtst.calibration import scaled_softmax
 from mtst.encoder import mean_pool
 from mtst.errors import MtstError
 from mtst.model import MultiTaskModel
@@ -69,7 +70,9 @@ def single_encoder_probabilities(model: MultiTaskModel, texts: list[str]) -> dic
     with torch.inference_mode():
         hidden = merged(**batch).last_hidden_state
         features = F.normalize(mean_pool(hidden, batch["attention_mask"]), dim=1)
-        return {n: torch.softmax(head(features), -1).numpy() for n, head in model.heads.items()}
+        # with each head's fitted temperature, as the model applies it
+        logits = {n: head(features).numpy() for n, head in model.heads.items()}
+        return {n: scaled_softmax(value, model.tasks[n].temperature) for n, value in logits.items()}
 
 
 @pytest.mark.parametrize("strategy", list(STRATEGIES))

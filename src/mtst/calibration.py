@@ -65,13 +65,14 @@ def brier_score(probabilities: np.ndarray, gold: np.ndarray) -> float:
 
 
 def reliability(probabilities: np.ndarray, gold: np.ndarray, bins: int = ECE_BINS) -> list[dict]:
-    """The reliability diagram's points: per non-empty bin, mean confidence, accuracy and count."""
+    """The reliability diagram's points: per non-empty bin, its edges, mean confidence, accuracy and count."""
     confidence = probabilities.max(axis=1)
     correct = probabilities.argmax(axis=1) == gold
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
     return [
         {
+            "bin": [float(edges[b]), float(edges[b + 1])],
             "confidence": float(confidence[which == b].mean()),
             "accuracy": float(correct[which == b].mean()),
             "n": int((which == b).sum()),

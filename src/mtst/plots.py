@@ -47,7 +47,13 @@ def save_reliability_diagram(calibration: dict, task: str, path: Path) -> None:
         bins = calibration[f"reliability_{when}"]
         ax.plot([0, 1], [0, 1], linestyle=":", color="grey", label="perfect")
         ax.bar(
-            [b["confidence"] for b in bins], [b["accuracy"] for b in bins], width=1 / 15, alpha=0.6, label="accuracy"
+            [b["bin"][0] for b in bins],
+            [b["accuracy"] for b in bins],
+            width=[b["bin"][1] - b["bin"][0] for b in bins],
+            align="edge",
+            alpha=0.6,
+            edgecolor="white",
+            label="accuracy per bin",
         )
         ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o")
         t = 1.0 if when == "before" else calibration["temperature"]
