@@ -30,7 +30,7 @@ from mtst.device import pick_device
 from mtst.errors import MtstError
 from mtst.inputs import validate_texts
 from mtst.precision import initial_precision
-from mtst.streams import length_sorted_batches, map_batches, resolve_streams, threads_per_stream
+from mtst.streams import map_batches, resolve_streams, threads_per_stream, token_budget_batches
 
 log = logging.getLogger("mtst")
 
@@ -330,7 +330,7 @@ class SentenceEncoder(nn.Module):
         """work(indices) for length-sorted batches of ids, `self.streams` at a time, in eval mode without autograd."""
         # Never more streams than torch has threads: a caller who set torch.set_num_threads(1) gets one core.
         streams = min(self.streams, torch.get_num_threads())
-        batches = length_sorted_batches([len(row) for row in ids], batch_size, streams)
+        batches = token_budget_batches([len(row) for row in ids], batch_size, streams)
 
         def guarded(index: list[int]) -> None:
             with torch.inference_mode():  # thread-local: every stream thread enters it itself

@@ -19,6 +19,10 @@ from mtst.errors import MtstError
 # batch x 256 tokens); beyond it, streams get several threads each.
 MAX_AUTO_STREAMS = 8
 
+# token_budget_batches: a batch's token budget is batch_size x this. 64 is about the mean length of the app's
+# texts, so a batch of typical texts holds batch_size of them.
+TOKENS_PER_TEXT = 64
+
 Result = TypeVar("Result")
 
 
@@ -70,6 +74,26 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int, streams: int 
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     size = max(1, min(batch_size, -(-len(order) // streams)))
     return [order[start : start + size] for start in range(0, len(order), size)]
+
+
+def token_budget_batches(lengths: Sequence[int], batch_size: int, streams: int = 1) -> list[list[int]]:
+    """Like length_sorted_batches, but a batch's size is set by tokens rather than by a count of texts.
+
+    A batch holds as many texts as fit in batch_size x TOKENS_PER_TEXT padded tokens (rows x its longest
+    text), at least one: 32 texts of 64 tokens, 8 of 256, 170 of 12. Short texts then fill the matrix
+    units with rows (what bf16 and int8 kernels need to reach their speed), long ones hold less memory per
+    batch. A job too small for `streams` batches is cut into `streams` equal ones, as before.
+    """
+    by_count = length_sorted_batches(lengths, batch_size, streams)
+    order = [i for batch in by_count for i in batch]  # longest first
+    budget = batch_size * TOKENS_PER_TEXT
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and (len(batches[-1]) + 1) * lengths[batches[-1][0]] <= budget:
+            batches[-1].append(i)  # the batch's first text is its longest: rows x that is its padded size
+        else:
+            batches.append([i])
+    return by_count if len(batches) < streams <= len(order) else batches
 
 
 def map_batches(
