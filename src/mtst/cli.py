@@ -358,13 +358,26 @@ def serve(
 def export(
     model: Annotated[Path, typer.Option(help="A trained mtst model folder.")],
     output: Annotated[Path, typer.Option(help="Folder for the ONNX graph, tokenizer files and task specs.")],
-    quantize: Annotated[str | None, typer.Option(help="int8: dynamic per-channel int8 weights.")] = None,
+    quantize: Annotated[
+        str | None,
+        typer.Option(
+            help="int8: dynamic per-channel int8 weights; int8-static: activation ranges calibrated on --calibration."
+        ),
+    ] = None,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(help="int8-static: a .txt or .jsonl file of typical texts (up to 600 used; default: built-in)."),
+    ] = None,
 ) -> None:
     """Export encoder, pooling, normalisation and every head as one ONNX graph."""
     from mtst.export import export_onnx
+    from mtst.textio import iter_texts
 
+    if calibration is not None and quantize != "int8-static":
+        raise MtstError("--calibration applies to --quantize int8-static only")
+    texts = list(iter_texts(calibration)) if calibration is not None else None
     use_thread_policy()
-    path = export_onnx(model, output, quantize=quantize)
+    path = export_onnx(model, output, quantize=quantize, calibration=texts)
     print(f"exported to {path}")
 
 
