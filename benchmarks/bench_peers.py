@@ -151,7 +151,7 @@ def openvino_infer(model, config: dict):
 
     compiled = ov.Core().compile_model(model, "CPU", {"PERFORMANCE_HINT": "LATENCY", **config})
     request = compiled.create_infer_request()
-    chosen = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
+    chosen = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # f32, bf16
     return (lambda feed: request.infer(feed)[0].copy()), chosen
 
 
@@ -209,7 +209,7 @@ def build_rows(model_dir: Path, work: Path, calibration: list[str]) -> tuple[dic
         infer, chosen = openvino_infer(str(plain), {"INFERENCE_PRECISION_HINT": "f32"})
         rows["ST OpenVINO fp32"] = (StRecipe(model_dir, infer), "fp32", f"OpenVINO CPU, {chosen}")
         infer, chosen = openvino_infer(str(plain), {})
-        kind = "bf16" if "bf16" in chosen else "fp32"
+        kind = "bf16" if "bf16" in chosen or "bfloat16" in chosen else "fp32"
         rows["ST OpenVINO default"] = (StRecipe(model_dir, infer), kind, f"OpenVINO CPU chose {chosen}")
         reason = missing("nncf")
         if reason is None:
