@@ -249,7 +249,7 @@ def build_rows(model_dir: Path, work: Path, calibration: list[str]) -> tuple[dic
 def heads_read_base_embedding(model) -> bool:
     """True when the model's heads read the embedding it serves (no tuned branch between them)."""
     describe = getattr(model, "describe", None)
-    return not (describe and int(describe().get("tuned_blocks", 0)))
+    return describe is None or describe().get("heads_read", "base embedding") == "base embedding"
 
 
 def main() -> None:
