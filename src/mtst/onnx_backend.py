@@ -15,7 +15,7 @@ import numpy as np
 from mtst.errors import MtstError
 from mtst.inputs import validate_texts
 from mtst.outputs import Outputs, Prediction, check_tasks, to_predictions
-from mtst.streams import map_batches, policy_threads, resolve_streams, threads_per_stream, token_budget_batches
+from mtst.streams import length_sorted_batches, map_batches, policy_threads, resolve_streams, threads_per_stream
 from mtst.tasks import TaskSpec, read_task_file
 
 log = logging.getLogger("mtst")
@@ -146,7 +146,7 @@ class OnnxModel:
             for n, logits in zip(names, result[1:], strict=True):
                 probs[n][index] = softmax(logits)
 
-        batches = token_budget_batches([len(row) for row in ids], batch_size, self.streams)
+        batches = length_sorted_batches([len(row) for row in ids], batch_size, self.streams)
         for _ in map_batches(score, batches, self.streams):  # onnxruntime releases the GIL while it runs
             pass
         return Outputs(embeddings, probs)
