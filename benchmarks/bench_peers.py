@@ -179,10 +179,18 @@ def build_rows(model_dir: Path, work: Path, calibration: list[str]) -> tuple[dic
     from sentence_transformers import SentenceTransformer
 
     from mtst.export import export_onnx
-    from mtst.model import MultiTaskModel
+    from mtst.model import MultiTaskModel, write_sentence_transformers_files
     from mtst.onnx_backend import OnnxModel
 
     rows, skipped = {}, {}
+    fp32 = MultiTaskModel.load(model_dir, device="cpu", precision="fp32")
+    # The peers run the encoder whose embedding the model serves (the base one; a folder saved before the
+    # branches holds tuned weights, and mtst serves the shipped base beside them).
+    served = work / "served-encoder"
+    fp32.encoder.transformer.save_pretrained(served)
+    fp32.encoder.tokenizer.save_pretrained(served)
+    write_sentence_transformers_files(served, fp32.encoder.dim, fp32.encoder.max_length)
+    model_dir, mtst_dir = served, model_dir
     st = SentenceTransformer(str(model_dir), device="cpu")
     rows["sentence-transformers torch fp32"] = (
         lambda t: st.encode(t, batch_size=BATCH, normalize_embeddings=True),
@@ -225,9 +233,8 @@ def build_rows(model_dir: Path, work: Path, calibration: list[str]) -> tuple[dic
     else:
         skipped["ST OpenVINO"] = reason
 
-    fp32 = MultiTaskModel.load(model_dir, device="cpu", precision="fp32")
     rows["mtst torch fp32"] = (lambda t: fp32.run(t, batch_size=BATCH), "fp32", "exact")
-    auto = MultiTaskModel.load(model_dir, device="cpu", precision="auto")
+    auto = MultiTaskModel.load(mtst_dir, device="cpu", precision="auto")
     rows["mtst torch auto"] = (
         lambda t: auto.run(t, batch_size=BATCH),
         auto.encoder.precision,
@@ -235,7 +242,7 @@ def build_rows(model_dir: Path, work: Path, calibration: list[str]) -> tuple[dic
     )
     for quantize, kind in ((None, "fp32"), ("int8", "int8"), ("int8-static", "int8")):
         folder = export_onnx(
-            model_dir, work / f"mtst-{quantize or 'fp32'}", quantize, calibration if quantize == "int8-static" else None
+            mtst_dir, work / f"mtst-{quantize or 'fp32'}", quantize, calibration if quantize == "int8-static" else None
         )
         exported = OnnxModel.load(folder)
         rows[f"mtst ONNX {quantize or 'fp32'}"] = (
