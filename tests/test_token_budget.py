@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mtst.errors import MtstError
-from mtst.streams import TOKENS_PER_TEXT, token_budget_batches
+from mtst.streams import MAX_ROWS, TOKENS_PER_TEXT, token_budget_batches
 
 
 def padded(batch: list[int], lengths: list[int]) -> int:
@@ -15,8 +15,9 @@ def padded(batch: list[int], lengths: list[int]) -> int:
 def test_rows_follow_the_token_budget():
     budget = 32 * TOKENS_PER_TEXT
     assert {len(b) for b in token_budget_batches([256] * 40, 32)} == {budget // 256}
-    short = token_budget_batches([12] * 400, 32)
-    assert len(short[0]) == budget // 12 > 32  # short texts: many more rows than the count would give
+    assert len(token_budget_batches([40] * 400, 32)[0]) == budget // 40 > 32  # more rows than the count
+    assert len(token_budget_batches([6] * 400, 32)[0]) == MAX_ROWS < budget // 6  # but never past MAX_ROWS
+    assert len(token_budget_batches([6] * 400, 256)[0]) == 256  # a larger batch_size is its own cap
 
 
 def test_every_text_once_longest_first_within_budget():
@@ -27,9 +28,9 @@ def test_every_text_once_longest_first_within_budget():
     assert sorted(flat) == list(range(len(lengths)))
     assert [lengths[i] for i in flat] == sorted(lengths, reverse=True)
     assert all(padded(b, lengths) <= 16 * TOKENS_PER_TEXT or len(b) == 1 for b in batches)
-    # Greedy: adding the next text would have broken the budget.
+    # Greedy: adding the next text would have broken the budget or the row cap.
     for batch in batches[:-1]:
-        assert (len(batch) + 1) * lengths[batch[0]] > 16 * TOKENS_PER_TEXT
+        assert (len(batch) + 1) * lengths[batch[0]] > 16 * TOKENS_PER_TEXT or len(batch) == MAX_ROWS
 
 
 def test_a_text_longer_than_the_budget_runs_alone():
