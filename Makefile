@@ -73,6 +73,8 @@ clean:
 # Speed and memory, measured side by side in one run (not timed tests).
 bench: install
 	$(BIN)/python benchmarks/bench_inference.py
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python benchmarks/bench_peers.py
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_serve.py
 	$(BIN)/python benchmarks/soak_serve.py

@@ -335,7 +335,13 @@ def main() -> None:
         }
 
     # Ceilings: a large matmul in each dtype, and the model's FLOPs at these texts' token counts.
-    ceilings = {"fp32": matmul_gflops(torch.float32, 1024), "bf16": matmul_gflops(torch.bfloat16, 512, 3)}
+    from ceilings import int8_gops  # benchmarks/ceilings.py: onnxruntime's int8 matmul kernel
+
+    ceilings = {
+        "fp32": matmul_gflops(torch.float32, 1024),
+        "bf16": matmul_gflops(torch.bfloat16, 512, 3),
+        "int8": int8_gops(1024),
+    }
     flops = model_flops(token_counts, reference_model.encoder.transformer.config)
 
     # Cold start and memory, in fresh processes.
@@ -371,7 +377,7 @@ def main() -> None:
     st = median["sentence-transformers"]
     for name in PATHS:
         tps = len(texts) / median[name]
-        ceiling = "bf16" if name == "mtst bf16" and bf16_native else "fp32"
+        ceiling = "bf16" if name == "mtst bf16" and bf16_native else "int8" if "int8" in name else "fp32"
         results["paths"][name] = {
             "texts_per_s": tps,
             "runs_s": times[name],
@@ -527,8 +533,8 @@ def markdown(r: dict) -> str:
         f"Texts: {r['texts']['n']} ({', '.join(r['texts']['sources'])}), mean {r['texts']['mean_tokens']:.0f} tokens;"
         f" batch {r['batch_size']}; median of {r['runs']} interleaved runs. Model: {r['model']}.",
         "",
-        "| path | texts/s | × sentence-transformers | GFLOP/s (% of fp32 matmul) | peak RSS MB | cold start s "
-        "| min cosine vs fp32 | head agreement (worst task) | macro-F1 Δ vs fp32 (worst task, points) |",
+        "| path | texts/s | × sentence-transformers | GFLOP/s (% of its precision's matmul) | peak RSS MB "
+        "| cold start s | min cosine vs fp32 | head agreement (worst task) | macro-F1 Δ vs fp32 (worst task, points) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     base_f1 = r["paths"]["mtst fp32"].get("macro_f1", {})
@@ -547,7 +553,8 @@ def markdown(r: dict) -> str:
     lines += [
         "",
         f"Ceilings (torch matmul): fp32 {c['fp32']:.0f} GFLOP/s, bf16 {c['bf16']:.1f} GFLOP/s"
-        f"{'' if r['bf16_native'] else ' (emulated: no native bf16)'}. "
+        f"{'' if r['bf16_native'] else ' (emulated: no native bf16)'}; int8 (onnxruntime MatMulInteger) "
+        f"{c.get('int8', float('nan')):.0f} GOP/s. "
         f"Model work on this text set: {r['model_gflop']:.0f} GFLOP (real tokens, no padding).",
     ]
     if r["bf16_emulated"]:

@@ -36,7 +36,10 @@ def model_dir(tmp_path_factory):
 def url(model_dir, tmp_path_factory):
     """`python -m mtst serve`, its API key given the way a deployment would: MTST_API_KEY."""
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with cli_server(model_dir, "--batch-wait-ms", "5", env={"MTST_API_KEY": KEY}, log=log) as base:
+    # Exact fp32: the tests below compare served numbers with the library's fp32 ones to 1e-5, and the default
+    # (--precision auto) picks bf16 on a CPU with AMX or AVX-512 BF16.
+    args = ("--batch-wait-ms", "5", "--precision", "fp32")
+    with cli_server(model_dir, *args, env={"MTST_API_KEY": KEY}, log=log) as base:
         yield base
 
 

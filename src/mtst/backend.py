@@ -66,7 +66,7 @@ def load_model(
     spreads one batch over the cores).
     """
     if backend == "onnx":
-        if precision != "fp32":
+        if precision not in ("fp32", "auto"):
             raise MtstError("--precision applies to the torch backend only; an ONNX export fixes its own precision")
         if device not in (None, "cpu"):
             raise MtstError("the onnx backend runs on the CPU; leave --device out or use the torch backend")

@@ -21,6 +21,11 @@ app = typer.Typer(
 data_app = typer.Typer(help="Check labelled data files.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
+PRECISION_HELP = (
+    "torch backend: auto (bf16 where the hardware does it natively and a load-time check against fp32 passes, "
+    "else fp32), fp32 (exact) or bf16."
+)
+
 
 def setup() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -64,7 +69,9 @@ def embed(
         Path | None, typer.Option(help="Encoder or mtst model folder (default: all-MiniLM-L6-v2).")
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Texts per encoder batch.")] = 32,
-    precision: Annotated[str, typer.Option(help="fp32 or bf16.")] = "fp32",
+    precision: Annotated[
+        str, typer.Option(help="fp32 (exact, the default here), bf16, or auto: bf16 where native and checked.")
+    ] = "fp32",
 ) -> None:
     """Embed texts with the sentence encoder (an mtst model folder: the embedding that model serves)."""
     from mtst.embedding_io import embed_file, embed_texts
@@ -233,7 +240,7 @@ def predict(
     tasks: Annotated[str | None, typer.Option(help="Comma-separated tasks (default: all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     batch_size: int = 32,
-    precision: Annotated[str, typer.Option(help="fp32 or bf16 (torch backend).")] = "fp32",
+    precision: Annotated[str, typer.Option(help=PRECISION_HELP)] = "auto",
     backend: Annotated[str, typer.Option(help="torch, or onnx for a folder written by `mtst export`.")] = "torch",
     resume: Annotated[bool, typer.Option(help="With --input/--output: continue where the output stops.")] = False,
     shard: Annotated[
@@ -358,7 +365,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     backend: Annotated[str, typer.Option(help="torch or onnx.")] = "torch",
-    precision: Annotated[str, typer.Option(help="fp32 or bf16 (torch backend).")] = "fp32",
+    precision: Annotated[str, typer.Option(help=PRECISION_HELP)] = "auto",
     api_key: Annotated[
         str | None,
         typer.Option(envvar="MTST_API_KEY", help="Require 'Authorization: Bearer KEY' on every route but /health."),
@@ -391,13 +398,26 @@ def serve(
 def export(
     model: Annotated[Path, typer.Option(help="A trained mtst model folder.")],
     output: Annotated[Path, typer.Option(help="Folder for the ONNX graph, tokenizer files and task specs.")],
-    quantize: Annotated[str | None, typer.Option(help="int8: dynamic per-channel int8 weights.")] = None,
+    quantize: Annotated[
+        str | None,
+        typer.Option(
+            help="int8: dynamic per-channel int8 weights; int8-static: activation ranges calibrated on --calibration."
+        ),
+    ] = None,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(help="int8-static: a .txt or .jsonl file of typical texts (up to 600 used; default: built-in)."),
+    ] = None,
 ) -> None:
     """Export encoder, pooling, normalisation and every head as one ONNX graph."""
     from mtst.export import export_onnx
+    from mtst.textio import iter_texts
 
+    if calibration is not None and quantize != "int8-static":
+        raise MtstError("--calibration applies to --quantize int8-static only")
+    texts = list(iter_texts(calibration)) if calibration is not None else None
     use_thread_policy()
-    path = export_onnx(model, output, quantize=quantize)
+    path = export_onnx(model, output, quantize=quantize, calibration=texts)
     print(f"exported to {path}")
 
 

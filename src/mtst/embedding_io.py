@@ -19,7 +19,12 @@ def load_encoder(model: Path | None, precision: str = "fp32"):
         from mtst.model import MultiTaskModel
 
         return MultiTaskModel.load(model, precision=precision).encoder
-    return SentenceEncoder(model, precision=precision)
+    encoder = SentenceEncoder(model, precision=precision)
+    if precision == "auto":
+        from mtst.precision import settle_auto_precision
+
+        settle_auto_precision(encoder)
+    return encoder
 
 
 def embed_texts(texts: list[str], model: Path | None, batch_size: int, precision: str) -> np.ndarray:

@@ -26,10 +26,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from mtst.branch import BASE, TunedBranch, grow_branch
-from mtst.device import pick_device, resolve_precision
+from mtst.device import pick_device
 from mtst.errors import MtstError
 from mtst.inputs import validate_texts
-from mtst.streams import length_sorted_batches, map_batches, resolve_streams, threads_per_stream
+from mtst.precision import initial_precision
+from mtst.streams import map_batches, resolve_streams, threads_per_stream, token_budget_batches
 
 log = logging.getLogger("mtst")
 
@@ -134,7 +135,9 @@ class SentenceEncoder(nn.Module):
         self.pooling = MeanPooling()
         self.normalize = Normalize()
         target = pick_device(str(device) if device is not None else None)
-        self.precision = resolve_precision(precision, target)
+        # fp32, bf16 or auto (mtst.precision); auto's bf16 is provisional until mtst.precision.settle_auto_precision
+        # checks it against fp32 (MultiTaskModel.load and `mtst embed` do).
+        self.precision, self.precision_reason = initial_precision(precision, target)
         # Threads are the caller's choice (mtst.device.apply_thread_policy at the CLI and server entry points).
         # Batches run at once on CPU (mtst.streams); a GPU takes one batch at a time.
         self.streams = resolve_streams(streams) if target.type == "cpu" else 1
@@ -327,7 +330,7 @@ class SentenceEncoder(nn.Module):
         """work(indices) for length-sorted batches of ids, `self.streams` at a time, in eval mode without autograd."""
         # Never more streams than torch has threads: a caller who set torch.set_num_threads(1) gets one core.
         streams = min(self.streams, torch.get_num_threads())
-        batches = length_sorted_batches([len(row) for row in ids], batch_size, streams)
+        batches = token_budget_batches([len(row) for row in ids], batch_size, streams)
 
         def guarded(index: list[int]) -> None:
             with torch.inference_mode():  # thread-local: every stream thread enters it itself

@@ -50,7 +50,7 @@ from mtst.tasks import TaskFile, write_task_file
 
 log = logging.getLogger("mtst")
 
-QUANTIZE = (None, "int8")
+QUANTIZE = (None, "int8", "int8-static")
 OPSET = 17
 FP32_TOLERANCE = 1e-4  # max abs difference to torch an fp32 export must stay within
 TOKENIZER_FILES = (TOKENIZER_FILE, "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
@@ -218,20 +218,24 @@ def compare(model: MultiTaskModel, exported: OnnxModel, texts: list[str]) -> dic
     }
 
 
-def export_onnx(model_dir: str | Path, output_dir: str | Path, quantize: str | None = None) -> Path:
+def export_onnx(
+    model_dir: str | Path, output_dir: str | Path, quantize: str | None = None, calibration: list[str] | None = None
+) -> Path:
     """Write an ONNX export of the mtst model folder `model_dir` into `output_dir`; returns the folder.
 
+    quantize: None (fp32), "int8" (dynamic) or "int8-static" (calibrated on `calibration` texts, by default
+    mtst's built-in check texts; mtst.quantize).
     The export is built in a staging folder beside `output_dir` and replaces it only once the parity check
     against torch passed: a failed export leaves `output_dir` as it was.
     """
     if quantize not in QUANTIZE:
-        raise MtstError(f"unknown quantisation {quantize!r}; choose int8 or leave it out for fp32")
+        raise MtstError(f"unknown quantisation {quantize!r}; choose int8, int8-static or leave it out for fp32")
     model = MultiTaskModel.load(model_dir, device="cpu")
     target = Path(output_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = staging_folder(target, "exporting")
     try:
-        write_export(model, Path(model_dir), staging, quantize)
+        write_export(model, Path(model_dir), staging, quantize, calibration)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -240,15 +244,26 @@ def export_onnx(model_dir: str | Path, output_dir: str | Path, quantize: str | N
     return target
 
 
-def write_export(model: MultiTaskModel, source: Path, output: Path, quantize: str | None) -> None:
+def write_export(
+    model: MultiTaskModel, source: Path, output: Path, quantize: str | None, calibration: list[str] | None = None
+) -> None:
     """Trace, fuse, (quantise,) save and check the export in `output`; raises if the check fails."""
     with tempfile.TemporaryDirectory(prefix="mtst-export-") as tmp:
         work = Path(tmp)
         trace(model, work / "traced.onnx")
         fusions = fuse(model, work / "traced.onnx", work / "fused.onnx")
-        graph, excluded = work / "fused.onnx", []
+        graph, excluded, static = work / "fused.onnx", [], None
         if quantize == "int8":
             excluded = quantize_int8(graph, work / "int8.onnx")
+            graph = work / "int8.onnx"
+        elif quantize == "int8-static":
+            from mtst.quantize import calibration_rows, quantize_int8_static
+
+            excluded = quantized_node_exclusions(graph)
+            rows = calibration_rows(model.encoder, calibration)
+            static = quantize_int8_static(
+                graph, work / "int8.onnx", rows, model.encoder.tokenizer.pad_token_id or 0, excluded
+            )
             graph = work / "int8.onnx"
         save_optimised(graph, output / MODEL_FILE)
     model.encoder.transformer.set_attn_implementation("sdpa")  # back to the fast path for the checks below
@@ -271,6 +286,7 @@ def write_export(model: MultiTaskModel, source: Path, output: Path, quantize: st
         "pad_token_id": enc.tokenizer.pad_token_id or 0,
         "quantize": quantize,
         "kept_fp32": excluded,
+        "static": static if quantize == "int8-static" else None,
         "fusions": fusions,
         "opset": OPSET,
         "branches": {k: v for k, v in enc.describe().items() if k != "stages"},

@@ -23,6 +23,7 @@ from mtst.errors import MtstError
 from mtst.folders import replace_folder, staging_folder
 from mtst.inputs import validate_texts
 from mtst.outputs import Outputs, Prediction, check_tasks, predict_with, to_predictions
+from mtst.precision import settle_auto_precision
 from mtst.routing import Given, check_applies_when
 from mtst.tasks import DEFAULT_TASKS, TaskFile, TaskSpec, read_task_file, write_task_file
 
@@ -194,6 +195,8 @@ class MultiTaskModel(nn.Module):
             raise MtstError(f"could not load the heads from {folder / HEADS_FILE}: {err}") from err
         model.trained = {name: task_file.trained.get(name, False) for name in model.tasks}
         model.eval()
+        if precision == "auto":
+            settle_auto_precision(model)  # the heads too: bf16 stays only if they answer as in fp32
         return model
 
 

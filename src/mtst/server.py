@@ -56,7 +56,7 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
     backend: str = "torch"
-    precision: str = "fp32"
+    precision: str = "auto"  # mtst.precision: bf16 where native and checked, else fp32
     api_key: str | None = None
     max_batch_tokens: int = 16384
     batch_wait_ms: float = 5.0
@@ -71,7 +71,7 @@ class ServerSettings:
         self.model = Path(self.model)
         if self.backend not in BACKENDS:
             raise MtstError(f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
-        if self.backend == "onnx" and self.precision != "fp32":
+        if self.backend == "onnx" and self.precision not in ("fp32", "auto"):
             raise MtstError("--precision applies to the torch backend only; an ONNX export fixes its own precision")
         if self.api_key is not None and not self.api_key.strip():
             raise MtstError("the API key is empty; give a real key or unset MTST_API_KEY to serve without one")
@@ -212,6 +212,9 @@ class Info(BaseModel):
     version: str
     backend: str
     precision: str
+    precision_reason: str | None = Field(
+        None, description="Why this precision (auto: bf16 only where native and checked)."
+    )
     embedding_dim: int
     embedding: EmbeddingInfo
     batching: bool
@@ -341,7 +344,13 @@ class Service:
             self.dim = int(outputs.embeddings.shape[1])
             self.model = model
             self.status = "ok"
-            log.info("model %s loaded (%s backend); serving", self.settings.model, self.settings.backend)
+            reason = getattr(getattr(model, "encoder", None), "precision_reason", None)
+            log.info(
+                "model %s loaded (%s backend%s); serving",
+                self.settings.model,
+                self.settings.backend,
+                f", {reason}" if reason else "",
+            )
         except Exception as err:  # noqa: BLE001 - any load failure is reported by /health and ends run_server
             self.status, self.error = "failed", f"could not load the model from {self.settings.model}: {err}"
             log.error("%s", self.error)
@@ -435,7 +444,8 @@ class Service:
             model_path=str(s.model.resolve()),
             version=__version__,
             backend=s.backend,
-            precision=precision or s.precision,
+            precision=precision or "fp32",
+            precision_reason=getattr(getattr(model, "encoder", None), "precision_reason", None),
             embedding_dim=self.dim,
             embedding=embedding_info(described),
             batching=self.batcher.batching,

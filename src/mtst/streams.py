@@ -19,6 +19,14 @@ from mtst.errors import MtstError
 # batch x 256 tokens); beyond it, streams get several threads each.
 MAX_AUTO_STREAMS = 8
 
+# token_budget_batches: a batch's token budget is batch_size x this. 64 is about the mean length of the app's
+# texts, so a batch of typical texts holds batch_size of them.
+TOKENS_PER_TEXT = 64
+# ... and at most MAX_ROWS texts (or batch_size, if larger): 128 rows fill the matrix units many times over
+# (an AMX tile holds 16), and more would only raise the activations a batch holds: at batch_size 256, short
+# texts without this cap made a streamed predict's peak memory grow with the input (tests/test_streaming.py).
+MAX_ROWS = 128
+
 Result = TypeVar("Result")
 
 
@@ -70,6 +78,29 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int, streams: int 
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     size = max(1, min(batch_size, -(-len(order) // streams)))
     return [order[start : start + size] for start in range(0, len(order), size)]
+
+
+def token_budget_batches(lengths: Sequence[int], batch_size: int, streams: int = 1) -> list[list[int]]:
+    """Like length_sorted_batches, but a batch's size is set by tokens rather than by a count of texts.
+
+    A batch holds as many texts as fit in batch_size x TOKENS_PER_TEXT padded tokens (rows x its longest
+    text), at least one and at most max(batch_size, MAX_ROWS): 32 texts of 64 tokens, 8 of 256, 128 of 12.
+    Short texts then fill the matrix units with rows (torch bf16 on AMX: about 20% less CPU time than
+    batches of 32), long ones hold less memory per batch. A job too small for `streams` batches is cut
+    into `streams` equal ones, as before. The ONNX backend keeps batches by count: its dynamic int8 ran 6%
+    slower this way (docs/performance.md).
+    """
+    by_count = length_sorted_batches(lengths, batch_size, streams)
+    order = [i for batch in by_count for i in batch]  # longest first
+    budget, rows = batch_size * TOKENS_PER_TEXT, max(batch_size, MAX_ROWS)
+    batches: list[list[int]] = []
+    for i in order:
+        batch = batches[-1] if batches else []
+        if batch and len(batch) < rows and (len(batch) + 1) * lengths[batch[0]] <= budget:
+            batches[-1].append(i)  # the batch's first text is its longest: rows x that is its padded size
+        else:
+            batches.append([i])
+    return by_count if len(batches) < streams <= len(order) else batches
 
 
 def map_batches(
