@@ -4450,6 +4450,8 @@ _CUT_PARAMS = {
             "right_crop": 6,
             "no_items": 10,
             "no_totals": 12,
+            "total_line_lost": 12,
+            "header_lost": 10,
         },
         keep_frac=(0.25, 0.85),
         frag_len=(2, 7),
@@ -4532,6 +4534,10 @@ def _cut(lines: list, rng: random.Random, holdout: bool, modes=None) -> list:
     out = None
     if mode == "no_items":  # header, totals and payment, every item line folded away
         out = [ln for ln in lines if ln[1] not in _ITEM_KINDS]
+    elif mode == "total_line_lost":  # whole but for its total line(s): a crease or glare across the total
+        out = [ln for ln in lines if ln[1] != "T"]
+    elif mode == "header_lost":  # whole but for the store's name and address: the top folded or torn off
+        out = [ln for ln in lines if ln[1] != "H"]
     elif mode == "no_totals":  # header and every item, the photo stops before the totals
         out = lines[:tot_start]
     if mode == "right_crop":
