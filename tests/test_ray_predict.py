@@ -17,10 +17,11 @@ from typer.testing import CliRunner
 
 from mtst.errors import MtstError
 from mtst.ray_predict import Scorer, import_ray, input_files, predict_ray
+from mtst.tasks import DEFAULT_TASKS
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed: pip install 'mtst[ray]'")
 
-TASKS = ["sentence_type", "receipt_quality", "query_intent"]
+TASKS = [t.name for t in DEFAULT_TASKS]
 WORDS = "receipt points scan store milk bread coupon reward friend account help total tax bonus code".split()
 FILES, ROWS = 3, 40  # 120 texts in 3 files
 
