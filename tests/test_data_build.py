@@ -82,3 +82,16 @@ def test_hand_written_receipts_and_text_kind(tmp_path):
     kinds = [build_app_data.text_kind(r) for r in records]
     assert kinds == ["search_query", "ocr_receipt", "ocr_receipt"]
     assert build_app_data.text_kind({"text": "spent $84 at Target", "sentence_type": "receipt"}) == "message"
+
+
+def test_no_text_is_in_two_shipped_splits_up_to_case_punctuation_digits_and_spaces():
+    import json
+    import re
+
+    splits: dict[str, set[str]] = {}
+    for name in ("train", "dev", "test"):
+        lines = (TOOLS.parent / "app" / f"{name}.jsonl").read_text().splitlines()
+        splits[name] = {re.sub(r"[^a-z]", "", json.loads(line)["text"].lower()) for line in lines}
+    assert not splits["train"] & splits["dev"]
+    assert not splits["train"] & splits["test"]
+    assert not splits["dev"] & splits["test"]

@@ -111,7 +111,13 @@ def near_key(text: str) -> str:
     t = BRANDS.sub(" BRAND ", text.lower())
     t = re.sub(r"[^a-z ]+", " ", t.replace("BRAND", "\x00").lower()).replace("\x00", "brand")
     t = re.sub(r"\b(brand\s*)+", "brand ", t)
-    return " ".join(t.split())
+    return "".join(t.split())  # spacing ignored too: "bogo chips" and "bogochips" are one text
+
+
+def split_keys(text: str) -> set[str]:
+    """Keys under which two splits may not share a text: its near_key, and its letters alone (which
+    also catches a brand written without its space, "dollartree", that the brand list does not know)."""
+    return {near_key(text), re.sub(r"[^a-z]", "", text.lower())}
 
 
 def exact_key(text: str) -> str:
@@ -161,20 +167,20 @@ def main() -> None:
 
     # Near-duplicates across splits: drop the training copy, except for bare names (a test query
     # that is only a brand would collide with every bare brand in training; the test copy goes).
-    test_keys = {near_key(r["text"]) for r in test}
-    bare = {k for k in test_keys if set(k.split()) <= {"brand"}}
+    test_keys = {k for r in test for k in split_keys(r["text"])}
+    bare = {k for k in test_keys if not k.replace("brand", "")}
     dropped_test = [r for r in test if near_key(r["text"]) in bare]
     test = [r for r in test if near_key(r["text"]) not in bare]
     test_keys -= bare
-    kept = [r for r in pool if near_key(r["text"]) not in test_keys]
+    kept = [r for r in pool if not split_keys(r["text"]) & test_keys]
     print(
         f"dropped {len(pool) - len(kept)} training texts near-duplicating test texts, "
         f"{len(dropped_test)} bare-name test queries"
     )
 
     train, dev = stratified_split(kept, DEV_FRACTION, rng)
-    dev_keys = {near_key(r["text"]) for r in dev}
-    train = [r for r in train if near_key(r["text"]) not in dev_keys]
+    dev_keys = {k for r in dev for k in split_keys(r["text"])}
+    train = [r for r in train if not split_keys(r["text"]) & dev_keys]
     for split in (train, dev, test):
         rng.shuffle(split)
 
