@@ -50,6 +50,17 @@ def session_options(threads: int):
     return options
 
 
+def pad_rows(rows: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:
+    """The graph's inputs for a batch of token rows, padded only to its longest row."""
+    width = max(len(r) for r in rows)
+    input_ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, row in enumerate(rows):
+        input_ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
+    return {"input_ids": input_ids, "attention_mask": mask}
+
+
 class OnnxModel:
     """An exported mtst model: one onnxruntime session computing embeddings and every head's logits."""
 
@@ -108,13 +119,7 @@ class OnnxModel:
         return [len(ids) for ids in self.tokenize(texts)[0]]
 
     def _collate(self, rows: list[list[int]]) -> dict[str, np.ndarray]:
-        width = max(len(r) for r in rows)
-        input_ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(rows), width), dtype=np.int64)
-        for i, row in enumerate(rows):
-            input_ids[i, : len(row)] = row
-            mask[i, : len(row)] = 1
-        return {"input_ids": input_ids, "attention_mask": mask}
+        return pad_rows(rows, self.pad_id)
 
     # --- inference ----------------------------------------------------------------
 

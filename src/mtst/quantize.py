@@ -59,13 +59,9 @@ class TextReader:
         batch = next(self._next, None)
         if batch is None:
             return None
-        width = max(len(r) for r in batch)
-        input_ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        for i, row in enumerate(batch):
-            input_ids[i, : len(row)] = row
-            mask[i, : len(row)] = 1
-        return {"input_ids": input_ids, "attention_mask": mask}
+        from mtst.onnx_backend import pad_rows
+
+        return pad_rows(batch, self.pad_id)
 
     def rewind(self) -> None:
         self._next = iter(self.batches)
