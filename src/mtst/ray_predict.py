@@ -240,6 +240,9 @@ def predict_ray(
         read = ray.data.read_parquet if kind == "parquet" else ray.data.read_json
         wanted = [text_column] + ([id_column] if id_column else [])
         # Blocks of at most one batch, cut as rows stream in: every actor gets work, even from one big file.
+        # Each block is then scored alone (map_batches' batch_size=None): when Ray bundles several small
+        # blocks into one batch it can join them out of order (seen: the rest of one file after the start
+        # of the next), while single blocks come out in order under preserve_order.
         rows = read(files).select_columns(wanted).repartition(target_num_rows_per_block=rows_per_batch)
         with warnings.catch_warnings():
             # Ray 2.60 deprecates passing actor options such as max_restarts this way, with no other way yet.
@@ -258,7 +261,7 @@ def predict_ray(
                     "threads": max(1, int(cpus)),
                     "device": "cuda" if gpus > 0 else "cpu",
                 },
-                batch_size=rows_per_batch,
+                batch_size=None,  # one block a call, see above
                 batch_format="pyarrow",
                 compute=ray.data.ActorPoolStrategy(size=actors),
                 num_cpus=cpus,
