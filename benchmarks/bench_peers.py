@@ -9,7 +9,8 @@ padded per batch) and mean pooling, onnxruntime's quantize_dynamic (per-channel 
 with the LATENCY hint, and nncf.quantize (transformer preset). A peer whose package is missing is skipped
 with the reason printed (the `bench` extra installs openvino and nncf).
 
-mtst rows: torch fp32, torch precision="auto", ONNX fp32, ONNX int8 (dynamic) and int8-static.
+mtst rows: torch fp32, torch precision="auto" (with the embedding, and labels only), ONNX fp32, ONNX int8
+(dynamic) and int8-static.
 Every row: texts/s (median of interleaved runs), x sentence-transformers, % of the matmul ceiling of its
 precision (benchmarks/ceilings.py), min cosine to mtst fp32, and each head's agreement with mtst fp32 (a
 peer's embedding goes through the model's heads when they read the base embedding; otherwise cosine only).
@@ -240,6 +241,13 @@ def build_rows(model_dir: Path, work: Path, calibration: list[str]) -> tuple[dic
         auto.encoder.precision,
         auto.encoder.precision_reason,
     )
+    # What `mtst predict`, Ray and /v1/predict without return_embedding run: the heads' path alone, the base
+    # branch (the served embedding's top blocks) skipped.
+    rows["mtst torch auto, labels only"] = (
+        lambda t: auto.run(t, batch_size=BATCH, embeddings=False),
+        auto.encoder.precision,
+        "predict: heads only, no embedding",
+    )
     for quantize, kind in ((None, "fp32"), ("int8", "int8"), ("int8-static", "int8")):
         folder = export_onnx(
             mtst_dir, work / f"mtst-{quantize or 'fp32'}", quantize, calibration if quantize == "int8-static" else None
@@ -327,7 +335,7 @@ def main() -> None:
             "x_sentence_transformers": st_median / median,
             "precision": kind,
             "fraction_of_ceiling": flops / median / 1e9 / ceilings["bf16" if kind == "bf16" else kind],
-            "min_cosine": float((embeddings * reference.embeddings).sum(axis=1).min()),
+            "min_cosine": None if embeddings is None else float((embeddings * reference.embeddings).sum(axis=1).min()),
             "head_agreement": {n: float((labels[n] == reference.probabilities[n].argmax(1)).mean()) for n in labels},
             "note": note,
             "runs_s": times[name],
@@ -369,9 +377,10 @@ def markdown(r: dict) -> str:
     ]
     for name, row in r["rows"].items():
         agree = min(row["head_agreement"].values()) if row["head_agreement"] else None
+        cosine = "-" if row["min_cosine"] is None else f"{row['min_cosine']:.5f}"
         lines.append(
             f"| {name} | {row['texts_per_s']:.0f} | {row['x_sentence_transformers']:.2f} | {row['precision']} "
-            f"| {100 * row['fraction_of_ceiling']:.0f}% | {row['min_cosine']:.5f} "
+            f"| {100 * row['fraction_of_ceiling']:.0f}% | {cosine} "
             f"| {'-' if agree is None else f'{agree:.3f}'} | {row['note']} |"
         )
     for name, reason in r["skipped"].items():

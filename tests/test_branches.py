@@ -92,6 +92,18 @@ def test_every_strategy_serves_the_base_embedding_and_keeps_its_heads(trained, s
         np.testing.assert_allclose(outputs.probabilities[name], probs, atol=1e-5)
     if strategy != "encoder":  # the tuned branch really moved: the heads read something else
         assert np.abs(enc.encode_features(TEXTS) - expected).max() > 1e-3
+    # Labels only (predict): the same answers, and the base branch's top block never runs when it is not shared.
+    top_base_block = enc.base_blocks()[-1]
+    runs = []
+    hook = top_base_block.register_forward_hook(lambda *_: runs.append(1))
+    try:
+        labels_only = model.run(TEXTS, embeddings=False)
+    finally:
+        hook.remove()
+    assert labels_only.embeddings is None
+    assert bool(runs) == (strategy == "encoder")  # heads only: the one branch is the base one
+    for name, probs in outputs.probabilities.items():
+        np.testing.assert_allclose(labels_only.probabilities[name], probs, atol=1e-6)
     # The base encoder folder is still exactly all-MiniLM-L6-v2: sentence-transformers opens it as such.
     from sentence_transformers import SentenceTransformer
 
@@ -249,8 +261,11 @@ def test_onnx_export_carries_both_branches_in_one_graph(trained, two_branch_expo
     assert manifest["fusions"]["Attention"] == 6 + 2  # every block of both branches fused
     ours, theirs = onnx_model.run(TEXTS), torch_model.run(TEXTS)
     np.testing.assert_allclose(ours.embeddings, reference.encode(TEXTS, normalize_embeddings=True), atol=1e-5)
+    labels_only = onnx_model.run(TEXTS, embeddings=False)
+    assert labels_only.embeddings is None
     for name in theirs.probabilities:
         np.testing.assert_allclose(ours.probabilities[name], theirs.probabilities[name], atol=1e-4)
+        np.testing.assert_allclose(labels_only.probabilities[name], ours.probabilities[name], atol=1e-6)
     assert onnx_model.describe()["embedding"] == "base"
 
 

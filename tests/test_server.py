@@ -71,11 +71,13 @@ class Wrapped:
 # --- the batcher on its own ------------------------------------------------------------------------
 
 
-def fake_run(calls: list[list[str]], fail_on: str | None = None):
+def fake_run(calls: list[list[str]], fail_on: str | None = None, asked: list[bool] | None = None):
     """A model stand-in: each text's 'embedding' is its length, so the split back can be checked."""
 
-    def run(texts: list[str]) -> Outputs:
+    def run(texts: list[str], embeddings: bool = True) -> Outputs:
         calls.append(list(texts))
+        if asked is not None:
+            asked.append(embeddings)
         if fail_on in texts:
             raise RuntimeError("model broke")
         lengths = np.array([[len(t)] for t in texts], dtype=np.float32)
@@ -105,6 +107,21 @@ def test_batcher_merges_requests_arriving_together_and_splits_results_back():
     for texts, out in zip(requests, results, strict=True):
         assert out.embeddings[:, 0].tolist() == [len(t) for t in texts]
         assert out.probabilities["task"][:, 1].tolist() == [-len(t) for t in texts]
+
+
+def test_a_batch_computes_embeddings_only_when_a_request_in_it_wants_them():
+    calls: list[list[str]] = []
+    asked: list[bool] = []
+    batcher = Batcher(fake_run(calls, asked=asked), max_batch_tokens=1000, wait_ms=50, max_queue=100)
+
+    async def work():
+        labels_only = await batcher.submit(["a"], 1, embeddings=False)
+        mixed = await asyncio.gather(batcher.submit(["bb"], 1, embeddings=False), batcher.submit(["ccc"], 1))
+        return labels_only, mixed
+
+    labels_only, mixed = asyncio.run(with_batcher(batcher, work))
+    assert calls == [["a"], ["bb", "ccc"]] and asked == [False, True]
+    assert [out.embeddings[:, 0].tolist() for out in mixed] == [[2], [3]]
 
 
 def test_batch_wait_zero_runs_each_request_alone():

@@ -129,9 +129,9 @@ class SlowModel:
     def __getattr__(self, name):
         return getattr(self._model, name)
 
-    def run(self, texts, tasks=None, batch_size=32):
+    def run(self, texts, tasks=None, batch_size=32, embeddings=True):
         time.sleep(self.delay)
-        return self._model.run(texts, tasks, batch_size)
+        return self._model.run(texts, tasks, batch_size, embeddings)
 
 
 async def fire(url: str, n: int) -> list[httpx.Response]:

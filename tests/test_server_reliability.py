@@ -34,7 +34,7 @@ PATIENCE_S = 20  # every client call here gives up after this; a hang fails the 
 # --- the batcher on its own: whatever breaks, nobody waits forever ------------------------------------
 
 
-def lengths_run(texts: list[str]) -> Outputs:
+def lengths_run(texts: list[str], embeddings: bool = True) -> Outputs:
     lengths = np.array([[len(t)] for t in texts], dtype=np.float32)
     return Outputs(lengths, {"task": np.hstack([lengths, -lengths])})
 
@@ -65,7 +65,7 @@ def test_a_failing_metrics_hook_costs_no_answer_and_does_not_stop_the_batcher():
 
 
 def test_outputs_that_cannot_be_split_fail_their_batch_and_the_next_one_is_served():
-    def run(texts: list[str]) -> Outputs:
+    def run(texts: list[str], embeddings: bool = True) -> Outputs:
         if texts == ["bad"]:
             return Outputs(np.zeros((1, 1), dtype=np.float32), {"task": None})  # slicing it raises TypeError
         return lengths_run(texts)

@@ -25,8 +25,10 @@ class Backend(Protocol):
     tasks: dict[str, TaskSpec]
     trained: dict[str, bool]
 
-    def run(self, texts: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 32) -> Outputs:
-        """The served embeddings and every requested task's probabilities, one pass per batch."""
+    def run(
+        self, texts: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 32, embeddings: bool = True
+    ) -> Outputs:
+        """The served embeddings (None if embeddings=False) and each requested task's probabilities, a pass a batch."""
 
     def predict(
         self,

@@ -65,13 +65,14 @@ class _Job:
     future: asyncio.Future
     arrived: float
     request_id: str | None = None  # named in the log when the batch fails
+    embeddings: bool = True  # whether this request needs the served embedding (else only the heads run)
 
 
 def slice_outputs(outputs: Outputs, start: int, stop: int) -> Outputs:
     """Rows start..stop of a batch's outputs (any backend's Outputs dataclass)."""
     return replace(
         outputs,
-        embeddings=outputs.embeddings[start:stop],
+        embeddings=None if outputs.embeddings is None else outputs.embeddings[start:stop],
         probabilities={k: v[start:stop] for k, v in outputs.probabilities.items()},
     )
 
@@ -79,7 +80,8 @@ def slice_outputs(outputs: Outputs, start: int, stop: int) -> Outputs:
 class Batcher:
     """Merges concurrent requests into token-bounded batches run by one worker thread.
 
-    `run(texts) -> Outputs` does the model work; `wait_ms=0` turns merging off (each request runs alone).
+    `run(texts, embeddings) -> Outputs` does the model work (embeddings: whether any request in the batch
+    needs them); `wait_ms=0` turns merging off (each request runs alone).
     `on_batch(n_texts, n_tokens)` is called for every batch run (for metrics).
     """
 
@@ -173,8 +175,13 @@ class Batcher:
         self.waiting_texts = self._waiting_tokens = 0
         await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown, True)
 
-    async def submit(self, texts: Sequence[str], tokens: int, request_id: str | None = None) -> Outputs:
-        """Queue one request's texts (`tokens` in all) and wait for their slice of a batch."""
+    async def submit(
+        self, texts: Sequence[str], tokens: int, request_id: str | None = None, embeddings: bool = True
+    ) -> Outputs:
+        """Queue one request's texts (`tokens` in all) and wait for their slice of a batch.
+
+        embeddings=False: this request needs the heads only; a batch computes embeddings if any request in it does.
+        """
         if self.failure is not None:
             raise CollectorDied(self.failure, restarted=False)
         if self._closed or self._wakeup is None:
@@ -183,7 +190,9 @@ class Batcher:
         if self.waiting_texts and self.waiting_texts + len(texts) > self.max_queue:
             retry = max(1, round(self.waiting_texts * self._seconds_per_text + 0.5))
             raise QueueFull(self.waiting_texts, self.max_queue, retry)
-        job = _Job(list(texts), tokens, asyncio.get_running_loop().create_future(), time.monotonic(), request_id)
+        job = _Job(
+            list(texts), tokens, asyncio.get_running_loop().create_future(), time.monotonic(), request_id, embeddings
+        )
         self._pending.append(job)
         self.waiting_texts += len(job.texts)
         self._waiting_tokens += tokens
@@ -238,7 +247,7 @@ class Batcher:
         tokens = sum(job.tokens for job in batch)
         started = time.perf_counter()
         try:
-            outputs = await self.call(self._run, texts)
+            outputs = await self.call(self._run, texts, any(job.embeddings for job in batch))
             bounds = [0]
             for job in batch:
                 bounds.append(bounds[-1] + len(job.texts))

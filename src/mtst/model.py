@@ -83,21 +83,31 @@ class MultiTaskModel(nn.Module):
         """Tokens each text takes after truncation (for batching by a token budget)."""
         return [len(ids) for ids in self.encoder.tokenize(list(texts))[0]]
 
-    def run(self, texts: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 32) -> Outputs:
-        """Embeddings and every requested task's probabilities, one encoder pass per batch."""
+    def run(
+        self, texts: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 32, embeddings: bool = True
+    ) -> Outputs:
+        """Embeddings and every requested task's probabilities, one encoder pass per batch.
+
+        embeddings=False: labels only; the base branch, which only the served embedding needs, is not run
+        (with two tuned blocks that is a quarter of the work) and Outputs.embeddings is None.
+        """
         names = self.check_tasks(tasks)
         texts = validate_texts(texts)
         enc = self.encoder
-        embeddings = np.zeros((len(texts), enc.dim), dtype=np.float32)
+        vectors = np.zeros((len(texts), enc.dim), dtype=np.float32) if embeddings else None
         probs = {n: np.zeros((len(texts), len(self.tasks[n].labels)), dtype=np.float32) for n in names}
         if not texts:
-            return Outputs(embeddings, probs)
+            return Outputs(vectors, probs)
         ids, cut = enc.tokenize(texts)
         enc.warn_truncated(cut, len(texts))
 
         def score(index: list[int]) -> None:
-            emb, logits = self(**enc.collate([ids[i] for i in index]), tasks=names)
-            embeddings[index] = emb.cpu().numpy()
+            batch = enc.collate([ids[i] for i in index])
+            if vectors is None:
+                logits = self.head_logits(enc.features(**batch), names)
+            else:
+                emb, logits = self(**batch, tasks=names)
+                vectors[index] = emb.cpu().numpy()
             for n in names:
                 probs[n][index] = scaled_softmax(logits[n].float().cpu().numpy(), self.tasks[n].temperature)
 
@@ -107,7 +117,7 @@ class MultiTaskModel(nn.Module):
             enc.run_batches(ids, batch_size, score)
         finally:
             self.train(was_training)
-        return Outputs(embeddings, probs)
+        return Outputs(vectors, probs)
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """The served embeddings only: an (n, dim) float32 array in the caller's order."""

@@ -126,31 +126,34 @@ class OnnxModel:
     def check_tasks(self, tasks: Sequence[str] | None) -> list[str]:
         return check_tasks(tasks, self.tasks)
 
-    def run(self, texts: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 32) -> Outputs:
-        """Embeddings and every requested task's probabilities, one graph run per batch."""
+    def run(
+        self, texts: Sequence[str], tasks: Sequence[str] | None = None, batch_size: int = 32, embeddings: bool = True
+    ) -> Outputs:
+        """Embeddings (None with embeddings=False) and every requested task's probabilities, a graph run a batch."""
         names = self.check_tasks(tasks)
         texts = validate_texts(texts)
-        embeddings = np.zeros((len(texts), self.dim), dtype=np.float32)
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32) if embeddings else None
         probs = {n: np.zeros((len(texts), len(self.tasks[n].labels)), dtype=np.float32) for n in names}
         if not texts:
-            return Outputs(embeddings, probs)
+            return Outputs(vectors, probs)
         ids, cut = self.tokenize(texts)
         if cut:
             log.warning(
                 "%d of %d texts were longer than %d tokens and were truncated", cut, len(texts), self.max_length
             )
-        wanted = [EMBEDDINGS_OUTPUT] + [logits_output(n) for n in names]
+        wanted = ([EMBEDDINGS_OUTPUT] if embeddings else []) + [logits_output(n) for n in names]
 
         def score(index: list[int]) -> None:
             result = self.session.run(wanted, self._collate([ids[i] for i in index]))
-            embeddings[index] = result[0]
-            for n, logits in zip(names, result[1:], strict=True):
+            if vectors is not None:
+                vectors[index] = result.pop(0)
+            for n, logits in zip(names, result, strict=True):
                 probs[n][index] = scaled_softmax(logits, self.tasks[n].temperature)
 
         batches = length_sorted_batches([len(row) for row in ids], batch_size, self.streams)
         for _ in map_batches(score, batches, self.streams):  # onnxruntime releases the GIL while it runs
             pass
-        return Outputs(embeddings, probs)
+        return Outputs(vectors, probs)
 
     def predictions(
         self, outputs: Outputs, given: Given | Sequence[Given] | None = None

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mtst.inputs import validate_texts
 from mtst.routing import Given, applies, check_given, dependency_order, with_dependencies
 from mtst.tasks import TaskSpec
 
@@ -40,8 +41,14 @@ class Prediction:
 class Outputs:
     """Everything one pass over a list of texts gives: embeddings and each task's probabilities."""
 
-    embeddings: np.ndarray  # (n, dim)
+    embeddings: np.ndarray | None  # (n, dim); None when the caller asked for labels only (run(embeddings=False))
     probabilities: dict[str, np.ndarray]  # task -> (n, n_labels)
+
+    def __len__(self) -> int:
+        """How many texts (labels-only outputs with no task hold none: 0)."""
+        if self.embeddings is not None:
+            return len(self.embeddings)
+        return len(next(iter(self.probabilities.values()), ()))
 
 
 def to_predictions(
@@ -56,7 +63,7 @@ def to_predictions(
     (a task others depend on) rules only when its label is known: given, or predicted by a trained head that
     did not abstain.
     """
-    n = len(outputs.embeddings)
+    n = len(outputs)
     given_rows = check_given(given, n, tasks)
     present = [t for t in dependency_order(list(tasks.values())) if t in outputs.probabilities]
     result: list[dict[str, Prediction]] = [{} for _ in range(n)]
@@ -86,7 +93,9 @@ def predict_with(model, texts, tasks, batch_size, given) -> list[dict[str, "Pred
     """model.predict for either backend: run the requested heads and those they depend on, answer the requested."""
     names = model.check_tasks(tasks)
     check_given(given, len(texts), model.tasks)  # before the model runs: a typo costs nothing
-    outputs = model.run(texts, with_dependencies(names, model.tasks), batch_size)
+    if not names:
+        return [{} for _ in validate_texts(texts)]
+    outputs = model.run(texts, with_dependencies(names, model.tasks), batch_size, embeddings=False)
     return [{t: row[t] for t in names} for row in model.predictions(outputs, given)]
 
 

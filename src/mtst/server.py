@@ -324,7 +324,9 @@ class Service:
         self.name = settings.model.name or str(settings.model)
         self.metrics = Metrics()
         self.batcher = Batcher(
-            lambda texts: self.model.run(texts, batch_size=settings.encoder_batch_size),
+            lambda texts, embeddings: self.model.run(
+                texts, batch_size=settings.encoder_batch_size, embeddings=embeddings
+            ),
             max_batch_tokens=settings.max_batch_tokens,
             wait_ms=settings.batch_wait_ms,
             max_queue=settings.max_queue,
@@ -410,8 +412,8 @@ class Service:
                 [{"type": "value_error", "loc": ("body", "given"), "input": given, "msg": str(err)}]
             ) from None
 
-    async def infer(self, texts: list[str]):
-        """One batched model pass over texts: (outputs, token count of each text)."""
+    async def infer(self, texts: list[str], embeddings: bool = True):
+        """One batched model pass over texts: (outputs, token count of each text); embeddings=False: heads only."""
         model = self.ready_model()
         if sum(map(len, texts)) <= INLINE_TOKENIZE_CHARS:
             counts = model.token_counts(texts)  # cheaper than a hop to another thread
@@ -419,7 +421,7 @@ class Service:
             counts = await asyncio.to_thread(model.token_counts, texts)  # keep the event loop free
         request_id = REQUEST_ID.get()
         try:
-            outputs = await self.batcher.submit(texts, sum(counts), request_id)
+            outputs = await self.batcher.submit(texts, sum(counts), request_id, embeddings)
         except QueueFull as err:
             raise HTTPException(503, str(err), headers={"Retry-After": str(err.retry_after)}) from None
         except ShuttingDown as err:
@@ -662,7 +664,7 @@ def create_app(settings: ServerSettings, model=None) -> FastAPI:
         tasks = service.check_tasks(body.tasks)
         service.check_limits(body.texts, "texts")
         service.check_given(body.given, len(body.texts))
-        outputs, counts = await service.infer(body.texts)
+        outputs, counts = await service.infer(body.texts, embeddings=body.return_embedding)
         model = service.model
         trained = {t: bool(model.trained.get(t, False)) for t in tasks}
         vectors = outputs.embeddings.tolist() if body.return_embedding else None
