@@ -61,11 +61,13 @@ lint: install
 # Rebuild data/app/*.jsonl from data/sources and the receipt generator (byte for byte).
 data: install
 	$(BIN)/python data/tools/build_app_data.py
+	$(BIN)/python data/tools/data_card.py
 	$(BIN)/mtst data check data/app/train.jsonl data/app/dev.jsonl data/app/test.jsonl
 
 # How far surface features alone (length, digits, `$`, case) get on each task: benchmarks/results/shortcut_audit.json.
 audit: install
 	$(BIN)/python data/tools/shortcut_audit.py
+	$(BIN)/python data/tools/data_card.py
 
 clean:
 	rm -rf models runs .pytest_cache .venv-floors

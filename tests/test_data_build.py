@@ -95,3 +95,30 @@ def test_no_text_is_in_two_shipped_splits_up_to_case_punctuation_digits_and_spac
     assert not splits["train"] & splits["dev"]
     assert not splits["train"] & splits["test"]
     assert not splits["dev"] & splits["test"]
+
+
+def test_a_typo_swaps_two_neighbouring_letters_of_one_word_and_keeps_the_labels():
+    rng = random.Random(3)
+    for text in ["clearance diapers near me", "my points never showed up", "Hi!! can u help??"]:
+        typo = build_app_data.with_typo(text, rng)
+        assert typo != text and sorted(typo) == sorted(text) and len(typo) == len(text)
+        changed = [i for i, (a, b) in enumerate(zip(text, typo, strict=True)) if a != b]
+        assert len(changed) == 2 and changed[1] == changed[0] + 1 and text[changed[0]].isalpha()
+    assert build_app_data.with_typo("ok 2 go", rng) is None  # no word of four letters
+    train = [
+        {"text": "cheap paper towels", "text_kind": "search_query", "query_intent": "deal_search"},
+        {"text": "RECEIPT TOTAL 4.50", "text_kind": "ocr_receipt", "receipt_quality": "good_quality"},
+    ] * 10
+    copies = build_app_data.typo_copies(
+        train[:2] + [dict(r, text=f"{r['text']} {i}") for i, r in enumerate(train)], set(), random.Random(0)
+    )
+    assert copies and all(c["text_kind"] == "search_query" and c["query_intent"] == "deal_search" for c in copies)
+
+
+def test_the_data_card_tables_are_those_of_the_shipped_files_and_the_audit():
+    import data_card
+
+    card = (TOOLS.parent.parent / "docs" / "data.md").read_text()
+    assert data_card.section(card) == data_card.tables(), "stale counts: run data/tools/data_card.py"
+    audit = data_card.section(card, data_card.AUDIT_START, data_card.AUDIT_END)
+    assert audit == data_card.audit_tables(), "stale shortcut audit: run data/tools/data_card.py"

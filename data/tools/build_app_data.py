@@ -9,6 +9,7 @@ Deterministic: the same sources and seed give the same files, byte for byte.
 - More receipts come from receipts.py, every label sampled to the same length bands; the test split
   uses its held-out stores, items and noise ranges.
 - Every record gets text_kind: message, ocr_receipt or search_query.
+- A third of the training messages and queries also appear with one typo (two letters swapped).
 - No text twice, and no near-duplicate across splits (same up to case, punctuation, digits
   or a swapped brand): a training text that collides with a test text is dropped from training.
 """
@@ -30,6 +31,7 @@ RECEIPTS_TRAIN = {"good_quality": 400, "blurry": 400, "incomplete": 400}
 RECEIPTS_TEST = {"good_quality": 100, "blurry": 100, "incomplete": 100}
 FIELD_ORDER = ("text", "text_kind", "sentence_type", "receipt_quality", "query_intent")
 RECEIPT_SEPARATOR = "---"
+TYPO_FRACTION = 0.3  # training messages and queries that also appear once with a typo
 
 sys.path.insert(0, str(HERE))
 from receipts import MAX_TOKENS, generate_receipts, length_band, token_counts  # noqa: E402
@@ -153,6 +155,35 @@ def stratified_split(records: list[dict], fraction: float, rng: random.Random) -
     return train, dev
 
 
+def with_typo(text: str, rng: random.Random) -> str | None:
+    """The text with two neighbouring letters swapped inside one word of 4+ letters (None: no such word)."""
+    words = [m for m in re.finditer(r"[A-Za-z]{4,}", text) if len(set(m.group())) > 1]
+    if not words:
+        return None
+    word = rng.choice(words)
+    i = rng.choice([j for j in range(word.start() + 1, word.end() - 1) if text[j] != text[j + 1]] or [None])
+    if i is None:
+        return None
+    return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+
+
+def typo_copies(train: list[dict], taken: set[str], rng: random.Random) -> list[dict]:
+    """Copies of some training messages and queries with one typo each, so that one slip of the finger does
+    not move a label (users type fast on phones). Receipts are left alone: OCR damage is the blurry label's
+    business. A copy that would meet a dev or test text is skipped."""
+    copies, seen = [], {exact_key(r["text"]) for r in train}
+    for record in train:
+        if record["text_kind"] == "ocr_receipt" or rng.random() >= TYPO_FRACTION:
+            continue
+        text = with_typo(record["text"], rng)
+        if text is None or exact_key(text) in seen or split_keys(text) & taken:
+            continue
+        seen.add(exact_key(text))
+        copies.append({**record, "text": text})
+    print(f"added {len(copies)} training copies with a typo")
+    return copies
+
+
 def write_jsonl(path: Path, records: list[dict]) -> None:
     path.write_text("".join(json.dumps(ordered(r), ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
 
@@ -183,6 +214,9 @@ def main() -> None:
     train = [r for r in train if not split_keys(r["text"]) & dev_keys]
     for split in (train, dev, test):
         rng.shuffle(split)
+    # With generators of their own, so that dev and test stay exactly as they were without the copies.
+    train += typo_copies(train, dev_keys | test_keys, random.Random(SEED + 1))
+    random.Random(SEED + 2).shuffle(train)
 
     OUT.mkdir(parents=True, exist_ok=True)
     for name, split in (("train", train), ("dev", dev), ("test", test)):

@@ -4450,8 +4450,8 @@ _CUT_PARAMS = {
             "right_crop": 6,
             "no_items": 10,
             "no_totals": 12,
-            "total_line_lost": 12,
-            "header_lost": 10,
+            "total_line_lost": 14,
+            "header_lost": 16,
         },
         keep_frac=(0.25, 0.85),
         frag_len=(2, 7),
@@ -4538,6 +4538,8 @@ def _cut(lines: list, rng: random.Random, holdout: bool, modes=None) -> list:
         out = [ln for ln in lines if ln[1] != "T"]
     elif mode == "header_lost":  # whole but for the store's name and address: the top folded or torn off
         out = [ln for ln in lines if ln[1] != "H"]
+        if rng.random() < 0.6:  # torn off down to the first item: no date or register line left either
+            out = [ln for i, ln in enumerate(lines) if i >= first_item or ln[1] not in "HMB"]
     elif mode == "no_totals":  # header and every item, the photo stops before the totals
         out = lines[:tot_start]
     if mode == "right_crop":
