@@ -10,10 +10,11 @@ behavioural suite (behaviour/app). Writes benchmarks/results/app.json.
     .venv/bin/python benchmarks/bench_app.py [--model models/default] [--heads-only DIR]
 """
 
+import hashlib
 import time
 from pathlib import Path
 
-from common import ROOT, RUNS, base_parser, setup, write_results
+from common import ROOT, RUNS, _file_hash, base_parser, setup, write_results
 
 SOURCES = ROOT / "data" / "sources" / "test"
 DATA = ROOT / "data" / "app"
@@ -29,6 +30,13 @@ def hard_texts() -> set[str]:
         blocks = path.read_text().split("\n---\n")
         texts |= {" ".join(block.split()) for block in blocks if block.strip()}
     return texts
+
+
+def heads_only_folder() -> Path:
+    """Named by the config and the data it trains on: a rebuilt dataset gets a new heads-only model."""
+    files = (CONFIG, DATA / "train.jsonl", DATA / "dev.jsonl", DATA / "test.jsonl")
+    key = "".join(_file_hash(str(p)) for p in files)
+    return RUNS / f"app-heads-only-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
 def train_heads_only(folder: Path) -> Path:
@@ -143,7 +151,7 @@ def main() -> None:
     args = parser.parse_args()
     info = setup(args)
     began = time.time()
-    heads_dir = args.heads_only or train_heads_only(RUNS / "app-heads-only")
+    heads_dir = args.heads_only or train_heads_only(heads_only_folder())
     default, tasks, n_hard = measure(args.model, "top 2 blocks + heads (configs/app.yaml)")
     heads, _, _ = measure(heads_dir, "heads only, frozen encoder")
     runs = {"default": default, "heads_only": heads}

@@ -27,3 +27,11 @@ def test_every_results_table_row_has_a_measured_figure():
     assert len(rows) >= 6
     for row in rows:
         assert any(ch.isdigit() for ch in row.split("|")[2]), row
+
+
+def test_the_behaviour_page_table_is_the_one_written_from_the_result_files():
+    spec = importlib.util.spec_from_file_location("behaviour_tables", ROOT / "benchmarks" / "behaviour_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    current = module.section((ROOT / "behaviour" / "README.md").read_text())
+    assert current == "\n".join(module.comparison()), "stale: run benchmarks/behaviour_tables.py"

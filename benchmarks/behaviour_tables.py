@@ -1,0 +1,65 @@
+"""Write behaviour/README.md's results tables from benchmarks/results/behaviour{,_baseline}.json.
+
+    .venv/bin/python benchmarks/behaviour_tables.py
+
+`make behaviour` and bench_app.py write the JSON; tests/test_readme_figures.py holds the page to it.
+"""
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+PAGE = ROOT / "behaviour" / "README.md"
+START, END = "<!-- behaviour:start (benchmarks/behaviour_tables.py writes this) -->", "<!-- behaviour:end -->"
+TYPES = ("MFT", "INV", "DIR")
+
+
+def load(name: str) -> dict:
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+def percent(rate: float) -> str:
+    return f"{100 * rate:.0f}%"
+
+
+def comparison() -> list[str]:
+    """Each capability's pass rate before (the baseline model) and now (models/default)."""
+    before = {c["name"]: c for c in load("behaviour_baseline")["capabilities"]}
+    now = load("behaviour")
+    lines = [
+        "| capability | type | task | cases | pass before | pass now | base ok now |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for cap in now["capabilities"]:
+        old = before.get(cap["name"])
+        base = f"{cap['bases_passed']}/{cap['cases']}" if cap["type"] != "MFT" else ""
+        lines.append(
+            f"| `{cap['name']}` | {cap['type']} | {cap['task']} | {cap['cases']} "
+            f"| {'-' if old is None else percent(old['pass_rate'])} | {percent(cap['pass_rate'])} | {base} |"
+        )
+    models = (load("behaviour_baseline"), now)
+    rates = [" / ".join(percent(r["by_type"][t]["pass_rate"]) for t in TYPES) for r in models]
+    lines.append(f"| all MFT / INV / DIR | | | | {rates[0]} | {rates[1]} | |")
+    passing = sum(c["pass_rate"] >= 0.9 for c in now["capabilities"])
+    lines += ["", f"Capabilities at 90% or more now: {passing} of {len(now['capabilities'])}."]
+    return lines
+
+
+def section(page: str) -> str | None:
+    if START not in page or END not in page:
+        return None
+    return page.split(START, 1)[1].split(END, 1)[0].strip("\n")
+
+
+def main() -> None:
+    page = PAGE.read_text()
+    if section(page) is None:
+        raise SystemExit(f"{PAGE} has no {START} ... {END} markers")
+    before, rest = page.split(START, 1)
+    PAGE.write_text(before + START + "\n" + "\n".join(comparison()) + "\n" + END + rest.split(END, 1)[1])
+    print(f"wrote the results table of {PAGE.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
