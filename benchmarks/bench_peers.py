@@ -60,6 +60,18 @@ def load_texts(n: int) -> tuple[list[str], str]:
     return texts, source
 
 
+def load_short_texts(n: int) -> tuple[list[str], str]:
+    """Short texts (about 15 tokens): BANKING77 test and STS-B test sentences, shuffled together."""
+    from common import load_stsb
+
+    with BANKING77.open() as f:
+        texts = [row["text"] for row in csv.DictReader(f)]
+    first, second, _ = load_stsb("test")
+    texts += list(first) + list(second)
+    random.Random(0).shuffle(texts)
+    return texts[:n], f"BANKING77 test and STS-B test sentences, shuffled ({min(n, len(texts))})"
+
+
 def calibration_texts(n: int) -> list[str]:
     """Local texts for static int8 (mtst's and OpenVINO's alike): the shipped train split, taken evenly."""
     from mtst.quantize import spread
@@ -274,17 +286,20 @@ def main() -> None:
     parser.add_argument("--calibration-texts", type=int, default=600)
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
     parser.add_argument("--quick", action="store_true", help="300 texts, 1 run, 100 calibration texts")
+    parser.add_argument("--short", action="store_true", help="short texts: BANKING77 and STS-B (peers-short)")
     parser.add_argument("--out", type=Path, default=RESULTS / "peers")
     args = parser.parse_args()
     if args.quick:
         args.texts, args.runs, args.calibration_texts = 300, 1, 100
         args.out = args.out.with_name(args.out.name + "-quick")
+    if args.short:
+        args.out = args.out.with_name(args.out.name + "-short")
     if not (args.model / "tasks.json").is_file():
         sys.exit(f"no mtst model at {args.model}: train one (make demo) or pass --model")
 
     import torch
 
-    texts, source = load_texts(args.texts)
+    texts, source = (load_short_texts if args.short else load_texts)(args.texts)
     work = Path(tempfile.mkdtemp(prefix="mtst-bench-peers-"))
     rows, skipped, reference_model = build_rows(args.model, work, calibration_texts(args.calibration_texts))
     for name, reason in skipped.items():

@@ -25,6 +25,14 @@ INFERENCE_ROWS = [  # (path in inference.json, how the README names it)
     ("onnx int8", "mtst ONNX int8"),
     ("onnx int8 streams", "mtst ONNX int8, a batch per core (`streams=None`)"),
 ]
+PEER_ROWS = [  # (row in peers.json, how the README names it)
+    ("sentence-transformers torch fp32", "`SentenceTransformer.encode` (embeddings only)"),
+    ("ST OpenVINO default", "sentence-transformers' recipe on OpenVINO, its default precision"),
+    ("ST OpenVINO static int8", "sentence-transformers' recipe on OpenVINO, NNCF static int8"),
+    ("mtst torch auto, labels only", "mtst `predict` / `/v1/predict`: every head, `precision=auto`"),
+    ("mtst torch auto", "mtst `run`: every head and the exact embedding, `precision=auto`"),
+    ("mtst ONNX int8", "mtst ONNX int8 (dynamic)"),
+]
 
 
 def load(name: str) -> dict | None:
@@ -147,6 +155,23 @@ def inference_table() -> list[str]:
     return rows
 
 
+def peers_table() -> list[str]:
+    long, short = load("peers"), load("peers-short")
+    if not long or not short:
+        return []
+    rows = [
+        "| path | × sentence-transformers, 2,000 texts | × sentence-transformers, short texts | min cosine to fp32 |",
+        "|---|---|---|---|",
+    ]
+    for key, name in PEER_ROWS:
+        a, b = long["rows"].get(key), short["rows"].get(key)
+        if a is None or b is None:
+            continue
+        cosine = "-" if a["min_cosine"] is None else f"{min(a['min_cosine'], b['min_cosine']):.5f}"
+        rows.append(f"| {name} | {a['x_sentence_transformers']:.2f} | {b['x_sentence_transformers']:.2f} | {cosine} |")
+    return rows
+
+
 def section() -> str:
     lines = [START, "", *results_table(), ""]
     inference = inference_table()
@@ -160,13 +185,15 @@ def section() -> str:
             *inference,
             "",
         ]
-    bf16 = load("bf16_xeon_amx_2cores")
-    if bf16:
-        shipped = bf16["paths"]["mtst bf16 autocast (shipped)"]
+    peers = peers_table()
+    if peers:
+        long = load("peers")
         lines += [
-            f"bf16 needs a CPU with AVX-512 BF16 or AMX; on {bf16['cores']} cores of such a Xeon it ran "
-            f"{shipped['x_sentence_transformers']:.2f}× sentence-transformers at cosine "
-            f"{shipped['min_cosine_vs_fp32']:.5f} (`benchmarks/bench_bf16.py`).",
+            f"Side by side with its peers on a {long['machine']['cores']}-core Xeon with AMX (`bench_peers.py`, "
+            f"in `make bench`; batch {long.get('batch', 32)}, medians of {long['runs']} interleaved runs; "
+            f"{long['source']}; and {load('peers-short')['source']}):",
+            "",
+            *peers,
             "",
         ]
     lines.append(END)
