@@ -212,8 +212,9 @@ def main() -> None:
     train, dev = stratified_split(kept, DEV_FRACTION, rng)
     dev_keys = {k for r in dev for k in split_keys(r["text"])}
     train = [r for r in train if not split_keys(r["text"]) & dev_keys]
-    for split in (train, dev, test):
+    for split in (train, dev):
         rng.shuffle(split)
+    random.Random(SEED + 3).shuffle(test)  # its own generator: adding training sources leaves test as it is
     # With generators of their own, so that dev and test stay exactly as they were without the copies.
     train += typo_copies(train, dev_keys | test_keys, random.Random(SEED + 1))
     random.Random(SEED + 2).shuffle(train)
