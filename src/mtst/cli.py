@@ -276,7 +276,8 @@ def predict(
     Printed: n/a where the head does not apply to the text, ? where it abstained (under its floor).
 
     --engine ray: `--input` is a folder, glob or file of .parquet or .jsonl, `--output` a new folder of part
-    files in input order, with every head's label and probabilities (`pip install mtst[ray]`).
+    files (input order as far as Ray keeps it: join on --id-column), with every head's label and probabilities
+    (`pip install mtst[ray]`).
     """
     from mtst.prediction_io import parse_shard, predict_stream, prediction_row
     from mtst.routing import check_given, parse_given

@@ -1,11 +1,12 @@
 """Batch prediction on a Ray cluster: Ray Data reads JSONL or Parquet, a pool of actors scores, Parquet or JSONL out.
 
 Each actor loads the model once and then scores batch after batch (`map_batches` over an actor pool);
-on a cluster with GPUs each torch actor takes one (or its share). Rows keep their input order (Ray Data's
-`preserve_order`, and output parts named part-000000, part-000001, ... in that order), and an id column,
-when named, travels with its text. An actor that dies is restarted and its batch retried by Ray, so every
-input row appears exactly once in the output. Ray is an optional extra (`pip install mtst[ray]`), imported
-only here, only when used.
+on a cluster with GPUs each torch actor takes one (or its share). An id column, when named, travels with
+its text. Rows come out in input order as far as Ray Data's `preserve_order` keeps it (output parts named
+part-000000, part-000001, ... in that order); under load it has been seen to swap neighbouring blocks, so
+join on the id column (or the text) rather than on row position. An actor that dies is restarted and its
+batch retried by Ray, so every input row appears exactly once in the output. Ray is an optional extra
+(`pip install mtst[ray]`), imported only here, only when used.
 """
 
 import glob
@@ -240,9 +241,9 @@ def predict_ray(
         read = ray.data.read_parquet if kind == "parquet" else ray.data.read_json
         wanted = [text_column] + ([id_column] if id_column else [])
         # Blocks of at most one batch, cut as rows stream in: every actor gets work, even from one big file.
-        # Each block is then scored alone (map_batches' batch_size=None): when Ray bundles several small
-        # blocks into one batch it can join them out of order (seen: the rest of one file after the start
-        # of the next), while single blocks come out in order under preserve_order.
+        # Each block is then scored alone (map_batches' batch_size=None): when Ray bundled several small
+        # blocks into one batch it joined them out of order 1 run in 8 under load (the rest of one file
+        # after the start of the next); alone, blocks still swapped 1 run in 27, so order is best effort.
         rows = read(files).select_columns(wanted).repartition(target_num_rows_per_block=rows_per_batch)
         with warnings.catch_warnings():
             # Ray 2.60 deprecates passing actor options such as max_restarts this way, with no other way yet.
