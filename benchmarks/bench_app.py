@@ -10,11 +10,10 @@ behavioural suite (behaviour/app). Writes benchmarks/results/app.json.
     .venv/bin/python benchmarks/bench_app.py [--model models/default] [--heads-only DIR]
 """
 
-import hashlib
 import time
 from pathlib import Path
 
-from common import ROOT, RUNS, _file_hash, base_parser, setup, write_results
+from common import ROOT, base_parser, run_folder, setup, write_results
 
 SOURCES = ROOT / "data" / "sources" / "test"
 DATA = ROOT / "data" / "app"
@@ -32,25 +31,21 @@ def hard_texts() -> set[str]:
     return texts
 
 
-def heads_only_folder() -> Path:
-    """Named by the config and the data it trains on: a rebuilt dataset gets a new heads-only model."""
-    files = (CONFIG, DATA / "train.jsonl", DATA / "dev.jsonl", DATA / "test.jsonl")
-    key = "".join(_file_hash(str(p)) for p in files)
-    return RUNS / f"app-heads-only-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+def train_heads_only() -> Path:
+    """configs/app.yaml with the encoder frozen: the heads train on cached embeddings (a few minutes).
 
-
-def train_heads_only(folder: Path) -> Path:
-    """configs/app.yaml with the encoder frozen: the heads train on cached embeddings (a few minutes)."""
+    Kept in the run folder named by the config, the data and mtst's source, so a rebuilt dataset trains anew.
+    """
     from mtst.config import load_config
     from mtst.training import train
 
-    if (folder / "tasks.json").is_file():
-        return folder
     config = load_config(CONFIG)
     config = config.model_copy(
         update={"encoder": config.encoder.model_copy(update={"freeze": "encoder"}), "epochs": 30, "patience": 3}
     )
-    train(config, folder, quiet=True)
+    folder = run_folder("app-heads-only", config.model_dump(mode="json"))
+    if not (folder / "tasks.json").is_file():
+        train(config, folder, quiet=True)
     return folder
 
 
@@ -151,7 +146,7 @@ def main() -> None:
     args = parser.parse_args()
     info = setup(args)
     began = time.time()
-    heads_dir = args.heads_only or train_heads_only(heads_only_folder())
+    heads_dir = args.heads_only or train_heads_only()
     default, tasks, n_hard = measure(args.model, "top 2 blocks + heads (configs/app.yaml)")
     heads, _, _ = measure(heads_dir, "heads only, frozen encoder")
     runs = {"default": default, "heads_only": heads}
