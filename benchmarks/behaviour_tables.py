@@ -6,7 +6,11 @@
 """
 
 import json
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from markers import marked, with_marked  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -47,17 +51,14 @@ def comparison() -> list[str]:
 
 
 def section(page: str) -> str | None:
-    if START not in page or END not in page:
-        return None
-    return page.split(START, 1)[1].split(END, 1)[0].strip("\n")
+    return marked(page, START, END)
 
 
 def main() -> None:
     page = PAGE.read_text()
     if section(page) is None:
         raise SystemExit(f"{PAGE} has no {START} ... {END} markers")
-    before, rest = page.split(START, 1)
-    PAGE.write_text(before + START + "\n" + "\n".join(comparison()) + "\n" + END + rest.split(END, 1)[1])
+    PAGE.write_text(with_marked(page, START, END, "\n".join(comparison())))
     print(f"wrote the results table of {PAGE.relative_to(ROOT)}")
 
 

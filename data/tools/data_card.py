@@ -19,6 +19,9 @@ ROOT = HERE.parent.parent
 DATA = ROOT / "data" / "app"
 CARD = ROOT / "docs" / "data.md"
 RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from markers import marked, with_marked  # noqa: E402
+
 START, END = "<!-- tables:start (data/tools/data_card.py writes this) -->", "<!-- tables:end -->"
 AUDIT_START, AUDIT_END = "<!-- audit:start (data/tools/data_card.py writes this) -->", "<!-- audit:end -->"
 SPLITS = ("train", "dev", "test")
@@ -124,14 +127,7 @@ def tables() -> str:
 
 
 def section(card: str, start: str = START, end: str = END) -> str | None:
-    if start not in card or end not in card:
-        return None
-    return card.split(start, 1)[1].split(end, 1)[0].strip("\n")
-
-
-def replaced(card: str, start: str, end: str, text: str) -> str:
-    before, rest = card.split(start, 1)
-    return before + start + "\n" + text + "\n" + end + rest.split(end, 1)[1]
+    return marked(card, start, end)
 
 
 def main() -> None:
@@ -147,7 +143,7 @@ def main() -> None:
         stale = any(section(card, *markers) != text for markers, text in wanted.items())
         sys.exit(f"{CARD}'s tables differ from the data and results: run {Path(__file__).name}" if stale else 0)
     for (start, end), text in wanted.items():
-        card = replaced(card, start, end, text)
+        card = with_marked(card, start, end, text)
     CARD.write_text(card, encoding="utf-8")
     print(f"wrote the tables of {CARD.relative_to(ROOT)}")
 
