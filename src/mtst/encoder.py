@@ -287,9 +287,14 @@ class SentenceEncoder(nn.Module):
         return self.forward_both(input_ids, attention_mask, **extra)[0]
 
     def features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **extra: torch.Tensor) -> torch.Tensor:
-        """What the heads read: trunk + tuned branch, pooled and normalised (the base branch is not run)."""
-        hidden = self.hidden_below(0, input_ids, attention_mask, **extra)
-        return self.forward_from(0, hidden, attention_mask)
+        """What the heads read: trunk + tuned branch, pooled and normalised (the base branch is not run).
+
+        predict's path: one pass of the heads' blocks, one attention mask.
+        """
+        with self.autocast():
+            hidden = self.feature_embeddings()(input_ids=input_ids, token_type_ids=extra.get("token_type_ids"))
+            hidden = self._run_blocks(hidden, self._block_mask(hidden, attention_mask), self.feature_blocks())
+        return self._pool(hidden, attention_mask)
 
     # --- split passes, for training the tuned branch on cached trunk outputs ----------
 
