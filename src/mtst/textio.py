@@ -8,8 +8,6 @@ from mtst.tables import FORMATS, iter_rows, read_columns
 
 CHUNK = 4096  # texts read, processed and written at a time: bounded memory for any file size
 
-CHUNK = 4096  # texts read, processed and written at a time: bounded memory for any file size
-
 
 def iter_texts(path: str | Path, text_column: str = "text") -> Iterator[str]:
     """Texts, one at a time: a table's (CSV, TSV, JSON lines, Parquet) `text_column`, or a plain file's lines."""
