@@ -268,6 +268,56 @@ def test_a_csv_with_duplicates_gaps_and_unlisted_labels_trains_in_one_command(tm
     assert json.loads(out)["tasks"]["intent"]["accuracy"] == metrics["test"]["tasks"]["intent"]["accuracy"]
 
 
+# 64 intents as HWU64 has them, domain_action, none of them listed anywhere: 8 domains x 8 actions.
+DOMAINS = {
+    "alarm": "alarm",
+    "lights": "living room lights",
+    "music": "jazz playlist",
+    "calendar": "dentist appointment",
+    "email": "email to my boss",
+    "shopping": "grocery list",
+    "taxi": "ride to the airport",
+    "weather": "weather alert",
+}
+ACTIONS = {
+    "set": "set up the {} {}",
+    "cancel": "cancel the {} {}",
+    "query": "what is the status of the {} {}",
+    "change": "change the time of the {} {}",
+    "remove": "delete the {} {} for good",
+    "repeat": "repeat the {} {} every week",
+    "share": "share the {} {} with my sister",
+    "pause": "pause the {} {} for an hour",
+}
+WHEN = ["today", "tonight", "tomorrow morning", "this weekend", "right now", "on friday"]
+
+
+def test_sixty_four_unlisted_intents_with_duplicates_and_gaps_train_in_one_command(tmp_path, monkeypatch, capsys):
+    """The issue's case at its size: a CSV with 64 intents nobody lists, repeated rows and empty label cells."""
+    records = [
+        {"text": ACTIONS[a].format(DOMAINS[d], w), "category": f"{d}_{a}"}
+        for d in DOMAINS
+        for a in ACTIONS
+        for w in WHEN
+    ]
+    train_rows = [r for i, r in enumerate(records) if i % 6 < 4]
+    train_rows += [{"text": r["text"].upper(), "category": r["category"]} for r in train_rows[:20]]  # duplicates
+    train_rows += [{"text": f"the {d} thing again", "category": ""} for d in DOMAINS]  # no label
+    write_csv(tmp_path / "train.csv", train_rows, columns=("text", "category"))
+    write_csv(tmp_path / "test.csv", [r for i, r in enumerate(records) if i % 6 >= 4], columns=("text", "category"))
+    monkeypatch.chdir(tmp_path)
+    status, _, err = run_cli(
+        monkeypatch, capsys,
+        "train", "--train", "train.csv", "--test", "test.csv", "--label-column", "intent=category",
+        "--output", "run", "--freeze", "encoder", "--epochs", "40", "--head-lr", "0.05", "--quiet",
+    )  # fmt: skip
+    assert status == 0, err
+    tasks = json.loads((tmp_path / "run" / "tasks.json").read_text())["tasks"]
+    assert tasks[0]["labels"] == sorted({r["category"] for r in records}) and len(tasks[0]["labels"]) == 64
+    accuracy = json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]["tasks"]["intent"]["accuracy"]
+    assert accuracy >= 0.9, accuracy  # chance is 1 in 64; measured 1.0
+
+
 def test_data_check_with_a_config_checks_its_files_with_its_tasks(tmp_path, monkeypatch, capsys):
     """The user's task, not the default three: labels from the config's training file, dev checked against them."""
     write_csv(tmp_path / "train.csv", rows())
