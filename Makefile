@@ -46,7 +46,7 @@ test-floors:
 	$(FLOORS)/bin/python -m pip install -q --upgrade pip
 	$(PYTHON) .ci/floor_constraints.py pyproject.toml > $(FLOORS)/constraints.txt
 	$(FLOORS)/bin/python -m pip install -q torch==2.13.0
-	$(FLOORS)/bin/python -m pip install -q -c $(FLOORS)/constraints.txt -e . pytest pyyaml
+	$(FLOORS)/bin/python -m pip install -q -c $(FLOORS)/constraints.txt -e . pytest pyyaml requests
 	$(FLOORS)/bin/python -m pip list --format=freeze | grep -iE '^(torch|transformers|tokenizers|safetensors|numpy|pydantic|scikit-learn|pytest)=='
 	$(FLOORS)/bin/python -m pytest -q -p no:cacheprovider $(FLOOR_TESTS) -k 'not killed and not two_processes and not sentence_transformers'
 
