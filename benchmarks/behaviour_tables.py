@@ -32,21 +32,30 @@ def comparison() -> list[str]:
     before = {c["name"]: c for c in load("behaviour_baseline")["capabilities"]}
     now = load("behaviour")
     lines = [
-        "| capability | type | task | cases | pass before | pass now | base ok now |",
-        "|---|---|---|---|---|---|---|",
+        "| capability | type | task | cases | pass before | pass now | now, abstentions read as the top label "
+        "| base ok now |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for cap in now["capabilities"]:
         old = before.get(cap["name"])
         base = f"{cap['bases_passed']}/{cap['cases']}" if cap["type"] != "MFT" else ""
         lines.append(
             f"| `{cap['name']}` | {cap['type']} | {cap['task']} | {cap['cases']} "
-            f"| {'-' if old is None else percent(old['pass_rate'])} | {percent(cap['pass_rate'])} | {base} |"
+            f"| {'-' if old is None else percent(old['pass_rate'])} | {percent(cap['pass_rate'])} "
+            f"| {percent(cap['pass_rate_top_label'])} | {base} |"
         )
     models = (load("behaviour_baseline"), now)
     rates = [" / ".join(percent(r["by_type"][t]["pass_rate"]) for t in TYPES) for r in models]
-    lines.append(f"| all MFT / INV / DIR | | | | {rates[0]} | {rates[1]} | |")
+    lines.append(f"| all MFT / INV / DIR | | | | {rates[0]} | {rates[1]} | | |")
     passing = sum(c["pass_rate"] >= 0.9 for c in now["capabilities"])
-    lines += ["", f"Capabilities at 90% or more now: {passing} of {len(now['capabilities'])}."]
+    top = sum(c["pass_rate_top_label"] >= 0.9 for c in now["capabilities"])
+    lines += [
+        "",
+        f"Capabilities at 90% or more now: {passing} of {len(now['capabilities'])}; {top} when each abstention "
+        f"(a label of None under the head's confidence floor) is read as the head's top label "
+        f"({percent(now['overall']['pass_rate'])} of cases as served, "
+        f"{percent(now['overall']['pass_rate_top_label'])} so read).",
+    ]
     return lines
 
 

@@ -96,12 +96,15 @@ def measure(model_dir: Path, describe: str) -> dict:
     results = run_suite(model, load_suite(ROOT / "behaviour" / "app"))
     suite = report(results)
     rates = [c["pass_rate"] for c in suite["capabilities"]]
+    top = [c["pass_rate_top_label"] for c in suite["capabilities"]]  # abstentions read as the top label
     run["behaviour"] = {
         "capabilities": len(rates),
         "passing": sum(rate >= 0.9 for rate in rates),
         "lowest": min(rates),
         "overall": suite["overall"]["pass_rate"],
         "by_capability": {c["name"]: c["pass_rate"] for c in suite["capabilities"]},
+        "passing_top_label": sum(rate >= 0.9 for rate in top),
+        "overall_top_label": suite["overall"]["pass_rate_top_label"],
     }
     return run, tasks, len(splits["hard_test"])
 
@@ -109,7 +112,8 @@ def measure(model_dir: Path, describe: str) -> dict:
 def table(runs: dict, tasks: list[str]) -> str:
     head = " / ".join(tasks)
     lines = [
-        f"| model | split | macro-F1 ({head}) | ECE before → after (test) | behavioural capabilities ≥ 90% |",
+        f"| model | split | macro-F1 ({head}) | ECE before → after (test) "
+        "| behavioural capabilities ≥ 90% (abstentions read as the top label) |",
         "|---|---|---|---|---|",
     ]
     for run in runs.values():
@@ -121,6 +125,8 @@ def table(runs: dict, tasks: list[str]) -> str:
                     f"{run['ece_test'][t]['before']:.3f} → {run['ece_test'][t]['after']:.3f}" for t in tasks
                 )
                 b = f"{run['behaviour']['passing']} of {run['behaviour']['capabilities']}"
+                if "passing_top_label" in run["behaviour"]:
+                    b += f" ({run['behaviour']['passing_top_label']})"
             lines.append(f"| {run['describe']} | {split} | {f1} | {ece} | {b} |")
     return "\n".join(lines)
 

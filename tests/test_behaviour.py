@@ -230,10 +230,34 @@ def test_scores_count_a_case_only_when_all_its_checks_pass(tmp_path):
         "MFT": {"cases": 6, "passed": 5, "pass_rate": 0.8333},
         "INV": {"cases": 2, "passed": 1, "pass_rate": 0.5},
     }
-    assert summary["overall"] == {"cases": 8, "passed": 6, "pass_rate": 0.75}
+    assert summary["overall"] == {"cases": 8, "passed": 6, "pass_rate": 0.75, "pass_rate_top_label": 0.75}
     assert [r.capability.name for r in below(results, 0.9)] == ["offers", "typo"]
     table_text = format_table(results)
     assert "offers" in table_text and "75%" in table_text and "got fraud_alert, expected generic_text" in table_text
+
+
+def test_an_abstention_fails_the_case_but_its_top_label_is_reported_beside(tmp_path):
+    """An abstaining head answers None: the case fails as served; read as its top label it may pass, and a
+    head that does not apply stays None either way."""
+
+    class Abstaining(FakeModel):
+        def _answer(self, text, given):
+            answers = super()._answer(text, given)
+            if text in ("double points", "bonus week"):  # unsure: right top label, then wrong top label
+                top = "offer" if text == "double points" else "receipt"
+                answers["sentence_type"] = Prediction(None, 0.4, {top: 0.4, "generic_text": 0.3}, abstained=True)
+            return answers
+
+    table = {t: {"sentence_type": "offer"} for t in ("save 50c", "SAVE 50C", "earn 500 points")}
+    results = run_suite(Abstaining(table), load_suite(suite_file(tmp_path)))
+    offers, _, queries = results
+    assert (offers.passed, offers.passed_top_label, offers.total) == (2, 3, 4)
+    assert {f["text"]: f["got"] for f in offers.failures} == {"double points": None, "bonus week": None}
+    assert (queries.passed, queries.passed_top_label) == (2, 2)  # not applying is not abstaining
+    summary = report(results)
+    assert summary["capabilities"][0]["pass_rate_top_label"] == 0.75
+    assert summary["overall"]["pass_rate_top_label"] > summary["overall"]["pass_rate"]
+    assert "  50%    75%" in format_table(results)
 
 
 def test_a_backend_without_given_answers_every_head_so_applicability_fails(tmp_path):

@@ -12,6 +12,10 @@ fails too: the perturbation can only be credited when the model got the original
 Torch-free: any backend with `.predict(texts)` runs a suite. Where a case gives `given` (known
 answers such as {"text_kind": "search_query"}) the runner passes it to `predict(texts, given=...)`
 when the backend takes it. An expected label of None means the head does not apply to the text.
+
+An abstention (a label of None under the head's confidence floor) fails a case that expects a label. Each
+capability also reports its pass rate with abstentions read as the head's top label, which tells a
+model that abstains where it is unsure from one that answers wrong.
 """
 
 import inspect
@@ -61,6 +65,8 @@ class CapabilityResult:
     passed: int
     bases_passed: int = 0  # cases whose original text got its answers (for INV and DIR: the perturbation's chance)
     failures: list[dict] = field(default_factory=list)  # one per failed case: its first failed check
+    # Cases that pass when each abstention is read as its head's top label: what separates "abstained" from "wrong".
+    passed_top_label: int = 0
 
     @property
     def total(self) -> int:
@@ -69,6 +75,10 @@ class CapabilityResult:
     @property
     def pass_rate(self) -> float:
         return self.passed / self.total if self.total else 0.0
+
+    @property
+    def pass_rate_top_label(self) -> float:
+        return self.passed_top_label / self.total if self.total else 0.0
 
 
 # --- loading ----------------------------------------------------------------------
@@ -205,21 +215,31 @@ def takes_given(model: object) -> bool:
     return "given" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
-def answers(model: object, checks: list[Check], batch_size: int = 32) -> dict[tuple, dict[str, str | None]]:
-    """Each distinct (text, given)'s label per task, predicted once; `given` groups share a call."""
+def answer(prediction: object) -> tuple[str | None, str | None]:
+    """(the label served, the label read through an abstention): an abstaining head's top label counts as
+    its answer in the second; a head that does not apply stays None in both."""
+    label = getattr(prediction, "label", None)
+    distribution = getattr(prediction, "distribution", None)
+    if label is None and getattr(prediction, "abstained", False) and distribution:
+        return None, max(distribution, key=distribution.get)
+    return label, label
+
+
+def answers(model: object, checks: list[Check], batch_size: int = 32) -> dict[tuple, dict[str, tuple]]:
+    """Each distinct (text, given)'s answers per task (see `answer`), predicted once; `given` groups share a call."""
     groups: dict[tuple, list[str]] = defaultdict(list)
     for check in checks:
         if check.text not in groups[check.given]:
             groups[check.given].append(check.text)
     with_given = takes_given(model)
-    result: dict[tuple, dict[str, str | None]] = {}
+    result: dict[tuple, dict[str, tuple]] = {}
     for given, texts in groups.items():
         if given and with_given:
             rows = model.predict(texts, batch_size=batch_size, given=dict(given))
         else:
             rows = model.predict(texts, batch_size=batch_size)
         for text, row in zip(texts, rows, strict=True):
-            result[(text, given)] = {task: getattr(p, "label", None) for task, p in row.items()}
+            result[(text, given)] = {task: answer(p) for task, p in row.items()}
     return result
 
 
@@ -238,23 +258,21 @@ def run_suite(model: object, capabilities: list[Capability], batch_size: int = 3
                 result.passed += 1
             else:
                 result.failures.append(failure)
+            if first_failure(case, got, top_label=True) is None:
+                result.passed_top_label += 1
         result.failures.sort(key=lambda f: not f["variant"])  # failures of the perturbation itself first
         results.append(result)
     return results
 
 
-def first_failure(case: Case, got: dict[tuple, dict[str, str | None]]) -> dict | None:
+def first_failure(case: Case, got: dict[tuple, dict[str, tuple]], top_label: bool = False) -> dict | None:
+    """The case's first check whose answer is not the expected one (top_label: abstentions read as their top label)."""
     for position, check in enumerate(case.checks):
         labels = got[(check.text, check.given)]
         for task, expected in check.expect:
-            if labels.get(task) != expected:
-                return {
-                    "text": check.text,
-                    "variant": position > 0,
-                    "task": task,
-                    "expected": expected,
-                    "got": labels.get(task),
-                }
+            label = labels.get(task, (None, None))[1 if top_label else 0]
+            if label != expected:
+                return {"text": check.text, "variant": position > 0, "task": task, "expected": expected, "got": label}
     return None
 
 
@@ -273,6 +291,7 @@ def report(results: list[CapabilityResult], max_failures: int = 5) -> dict:
     """A JSON-ready summary: each capability's pass rate and first failures, then rates per test type."""
     cases = sum(r.total for r in results)
     passed = sum(r.passed for r in results)
+    passed_top = sum(r.passed_top_label for r in results)
     return {
         "capabilities": [
             {
@@ -284,13 +303,19 @@ def report(results: list[CapabilityResult], max_failures: int = 5) -> dict:
                 "cases": r.total,
                 "passed": r.passed,
                 "pass_rate": round(r.pass_rate, 4),
+                "pass_rate_top_label": round(r.pass_rate_top_label, 4),
                 "bases_passed": r.bases_passed,
                 "failures": r.failures[:max_failures],
             }
             for r in results
         ],
         "by_type": {k: {**v, "pass_rate": round(v["pass_rate"], 4)} for k, v in rate_by_type(results).items()},
-        "overall": {"cases": cases, "passed": passed, "pass_rate": round(passed / cases, 4) if cases else 0.0},
+        "overall": {
+            "cases": cases,
+            "passed": passed,
+            "pass_rate": round(passed / cases, 4) if cases else 0.0,
+            "pass_rate_top_label": round(passed_top / cases, 4) if cases else 0.0,
+        },
     }
 
 
@@ -303,14 +328,18 @@ def format_table(results: list[CapabilityResult], show: int = 2) -> str:
     """The per-capability table, then the first failures of each capability that has some.
 
     "base ok" (INV, DIR): cases whose original text was answered right, so the perturbation was tested.
+    "top": the pass rate when each abstention is read as its head's top label.
     """
     width = max([len(r.capability.name) for r in results] + [10])
-    lines = [f"{'capability':<{width}}  type  {'task':<15}  cases   pass  base ok", "-" * (width + 47)]
+    lines = [f"{'capability':<{width}}  type  {'task':<15}  cases   pass    top  base ok", "-" * (width + 54)]
     for r in results:
         c = r.capability
         base = f"{r.bases_passed}/{r.total}" if c.type != "MFT" else ""
-        lines.append(f"{c.name:<{width}}  {c.type:<4}  {c.task:<15}  {r.total:>5}  {r.pass_rate:>5.0%}  {base:>7}")
-    lines.append("-" * (width + 47))
+        lines.append(
+            f"{c.name:<{width}}  {c.type:<4}  {c.task:<15}  {r.total:>5}  {r.pass_rate:>5.0%}  "
+            f"{r.pass_rate_top_label:>5.0%}  {base:>7}"
+        )
+    lines.append("-" * (width + 54))
     for kind, v in rate_by_type(results).items():
         lines.append(f"{'all ' + kind:<{width}}  {kind:<4}  {'':<15}  {v['cases']:>5}  {v['pass_rate']:>5.0%}")
     failing = [r for r in results if r.failures and show > 0]
