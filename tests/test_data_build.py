@@ -1,6 +1,7 @@
 """The shipped dataset's build: deterministic, receipts without a length shortcut, none past the encoder's limit."""
 
 import random
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -62,6 +63,37 @@ def test_good_receipts_are_whole_and_incomplete_ones_are_not(holdout):
         kinds = {kind for text, kind in lines if text.strip()}
         prices = [text for text, kind in lines if kind in "IT" and receipts._AMOUNT_RE.search(text)]
         assert not {"H", "I", "T"} <= kinds or not prices, "\n".join(text for text, _ in lines)
+
+
+def test_a_hand_written_receipt_is_read_line_by_line_and_comes_cut_and_blurred():
+    text = "\n".join(
+        [
+            "CORNER CAFE",
+            "12 Elm St",
+            "03/02/2026 08:10",
+            "Latte 12oz      4.50",
+            "Bagel           2.25",
+            "Subtotal        6.75",
+            "Tax             0.54",
+            "Total           7.29",
+            "Visa ****1234",
+        ]
+    )
+    lines = receipts.tag_lines(text)
+    assert "".join(kind for _, kind in lines) == "HHMIISXTP"
+    original = text.split("\n")
+    for seed in range(20):
+        variants = receipts.hand_written_variants(text, random.Random(seed))
+        assert [v["receipt_quality"] for v in variants].count("blurry") == 1
+        for variant in (v for v in variants if v["receipt_quality"] == "incomplete"):
+            kept = variant["text"].split("\n")
+            assert all(any(line.startswith(k) for line in original) for k in kept)  # lines taken or cut, none made
+            prices_gone = not any(re.search(r"\d\.\d\d", k) for k in kept)  # a right-hand crop
+            part_gone = (
+                "CORNER CAFE" not in kept or original[7] not in kept or not {original[3], original[4]} & set(kept)
+            )
+            assert prices_gone or part_gone, variant["text"]
+    assert receipts.tag_lines("no prices here\njust words") is None  # nothing to read as items: left alone
 
 
 def test_hand_written_receipts_and_text_kind(tmp_path):

@@ -6,6 +6,7 @@ Deterministic: the same sources and seed give the same files, byte for byte.
 
 - data/sources/train/: messages, queries and receipts written for training; split into train and dev.
 - data/sources/test/: messages, queries and receipts written apart, in other words and situations.
+- Hand-written whole training receipts also come cut (incomplete) and blurred, by receipts.py's own cuts and noise.
 - More receipts come from receipts.py, every label sampled to the same length bands; the test split
   uses its held-out stores, items and noise ranges.
 - Every record gets text_kind: message, ocr_receipt or search_query.
@@ -34,7 +35,7 @@ RECEIPT_SEPARATOR = "---"
 TYPO_FRACTION = 0.3  # training messages and queries that also appear once with a typo
 
 sys.path.insert(0, str(HERE))
-from receipts import MAX_TOKENS, generate_receipts, length_band, token_counts  # noqa: E402
+from receipts import MAX_TOKENS, generate_receipts, hand_written_variants, length_band, token_counts  # noqa: E402
 
 
 def read_lines(path: Path) -> list[str]:
@@ -55,9 +56,16 @@ def read_receipts(path: Path) -> list[str]:
     return texts
 
 
-def source_records(folder: Path) -> list[dict]:
+def source_records(folder: Path, kinds=("messages", "queries", "receipts")) -> list[dict]:
     """messages/<label>[.part].txt -> sentence_type; queries/<label>[.part].txt -> query_intent;
-    receipts/<label>[.part].txt -> receipt_quality (and sentence_type receipt)."""
+    receipts/<label>[.part].txt -> receipt_quality (and sentence_type receipt). A folder of receipts
+    alone (kinds=("receipts",)) holds <label>.txt files itself."""
+    if kinds == ("receipts",):
+        return [
+            {"text": text, "sentence_type": "receipt", "receipt_quality": path.name.split(".")[0]}
+            for path in sorted(folder.glob("*.txt"))
+            for text in read_receipts(path)
+        ]
     records = []
     for kind, task in (("messages", "sentence_type"), ("queries", "query_intent")):
         for path in sorted((folder / kind).glob("*.txt")):
@@ -184,6 +192,23 @@ def typo_copies(train: list[dict], taken: set[str], rng: random.Random) -> list[
     return copies
 
 
+def receipt_variants(train: list[dict], taken: set[str], rng: random.Random) -> list[dict]:
+    """Incomplete and blurry copies of the hand-written whole training receipts (the generator's carry a
+    length band; these do not): each such layout is then seen whole, cut and blurred, so that what tells
+    the labels apart is a missing part or a bad scan, not the layout. A copy that would meet a dev or test
+    text is skipped."""
+    copies, seen = [], {exact_key(r["text"]) for r in train}
+    whole = [r for r in train if r.get("receipt_quality") == "good_quality" and "_band" not in r]
+    for record in whole:
+        for variant in hand_written_variants(record["text"], rng):
+            if exact_key(variant["text"]) in seen or split_keys(variant["text"]) & taken:
+                continue
+            seen.add(exact_key(variant["text"]))
+            copies.append({**variant, "sentence_type": "receipt", "text_kind": "ocr_receipt"})
+    print(f"added {len(copies)} incomplete and blurry copies of {len(whole)} hand-written whole receipts")
+    return copies
+
+
 def write_jsonl(path: Path, records: list[dict]) -> None:
     path.write_text("".join(json.dumps(ordered(r), ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
 
@@ -217,6 +242,13 @@ def main() -> None:
     random.Random(SEED + 3).shuffle(test)  # its own generator: adding training sources leaves test as it is
     # With generators of their own, so that dev and test stay exactly as they were without the copies.
     train += typo_copies(train, dev_keys | test_keys, random.Random(SEED + 1))
+    # Receipts written for training only come in after the split, so that dev stays as it was.
+    train += [
+        r | {"text_kind": "ocr_receipt"}
+        for r in within_encoder(source_records(SOURCES / "train" / "receipts_train_only", kinds=("receipts",)))
+        if not split_keys(r["text"]) & (dev_keys | test_keys)
+    ]
+    train += receipt_variants(train, dev_keys | test_keys, random.Random(SEED + 4))
     random.Random(SEED + 2).shuffle(train)
 
     OUT.mkdir(parents=True, exist_ok=True)

@@ -5217,6 +5217,94 @@ def generate_receipts(counts: dict[str, int], seed: int, holdout: bool = False) 
     return out
 
 
+# ---------------------------------------------------------------------------
+# Hand-written whole receipts, cut and blurred like the generator's own.
+# ---------------------------------------------------------------------------
+
+_PRICE_AT_END = re.compile(r"-?\$?\d{1,5}[.,]\d{2}(\s*[A-Z]{1,2})?\s*$")
+_ONLY_PRICE = re.compile(r"^\s*-?\$?\d{1,5}[.,]\d{2}(\s*[A-Z]{1,2})?\s*$")
+_TOTAL_WORDS = re.compile(
+    r"^\W*(grand\s+)?total\b(?!\s*(savings|saved|items?|number|qty|discount|tax))"
+    r"|\b(amount|balance|total)\s+(due|paid|to pay)\b|^\W*amount\b",
+    re.IGNORECASE,
+)
+_SUM_WORDS = re.compile(r"\bsub\s*-?\s*total\b|\btip\b|\bgratuity\b|\bbase amount\b|\bservice charge\b", re.I)
+_TAX_WORDS = re.compile(r"\btax\b|\bhst\b|\bgst\b|\bvat\b", re.IGNORECASE)
+_COUNT_WORDS = re.compile(r"\bitems?\s+sold\b|#\s*items\b|\bnumber of items\b|\bsaved\b|\bsavings\b", re.I)
+_PAY_WORDS = re.compile(
+    r"\b(visa|mastercard|mc|amex|discover|debit|credit|cash|change|tender(ed)?|paid|auth|approved|contactless|"
+    r"chip|swiped|tap|card|acct|ebt|gift card)\b|[x*]{4,}",
+    re.IGNORECASE,
+)
+_DISCOUNT_WORDS = re.compile(r"\b(coupon|discount|promo|off|markdown|instant savings)\b|-\$?\d", re.I)
+_META_WORDS = re.compile(
+    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\b\d{1,2}:\d{2}\b|\b(reg(ister)?|cashier|server|table|check|order|trans|"
+    r"lane|guests?|tid|mid|op|ticket|pump)\b",
+    re.IGNORECASE,
+)
+
+# A line's role from its words, first match wins: (kind, words, whether it must end with an amount).
+_LINE_ROLES = (
+    ("T", _TOTAL_WORDS, False),
+    ("S", _SUM_WORDS, False),
+    ("X", _TAX_WORDS, True),
+    ("C", _COUNT_WORDS, False),
+    ("P", _PAY_WORDS, False),
+    ("D", _DISCOUNT_WORDS, True),
+)
+
+
+def tag_lines(text: str) -> list | None:
+    """A hand-written receipt's lines with the generator's line kinds, read from their words (None when it
+    has no header, item or total to find): the cuts and the OCR noise above then apply to it as they are."""
+    texts = text.split("\n")
+    kinds: list = []
+    for line in texts:
+        priced = bool(_PRICE_AT_END.search(line))
+        role = next(
+            (kind for kind, words, needs_price in _LINE_ROLES if (priced or not needs_price) and words.search(line)),
+            None,
+        )
+        if not line.strip():
+            kinds.append("B")
+        elif role:
+            kinds.append(role)
+        elif _ONLY_PRICE.match(line) and kinds and kinds[-1] is None:
+            kinds[-1] = "I"  # a name on one line, its price on the next
+            kinds.append("J")
+        else:
+            kinds.append("I" if priced else None)
+    items = [i for i, k in enumerate(kinds) if k == "I"]
+    if not items:
+        return None
+    for i, kind in enumerate(kinds):
+        if kind is None:
+            if items[0] < i < items[-1]:
+                kinds[i] = "J"
+            else:
+                kinds[i] = "M" if _META_WORDS.search(texts[i]) else ("H" if i < items[0] else "F")
+    if "H" not in kinds or "T" not in kinds:
+        return None
+    return list(zip(texts, kinds, strict=True))
+
+
+# Cuts that keep most of a receipt and take away one part: header, total or items.
+_ONE_PART_CUTS = ("header_lost", "total_line_lost", "no_items")
+
+
+def hand_written_variants(text: str, rng: random.Random) -> list[dict]:
+    """From one hand-written whole receipt: two incomplete copies (one missing a single part, one cut as
+    the generator cuts) and one blurry copy, so that its layout is seen whole, cut and blurred."""
+    lines = tag_lines(text)
+    if lines is None:
+        return []
+    incomplete = {_join([t for t, _ in _cut(lines, rng, False, modes=modes)]) for modes in (_ONE_PART_CUTS, None)}
+    blurry = _ocr_noise([t for t, _ in lines], rng, False)
+    return [{"text": t, "receipt_quality": "incomplete"} for t in sorted(incomplete) if t.strip()] + [
+        {"text": blurry, "receipt_quality": "blurry"}
+    ]
+
+
 if __name__ == "__main__":
     for ho in (False, True):
         recs = generate_receipts({"good_quality": 3, "blurry": 3, "incomplete": 3}, seed=13, holdout=ho)
