@@ -124,9 +124,8 @@ def table(runs: dict, tasks: list[str]) -> str:
                 ece = " / ".join(
                     f"{run['ece_test'][t]['before']:.3f} → {run['ece_test'][t]['after']:.3f}" for t in tasks
                 )
-                b = f"{run['behaviour']['passing']} of {run['behaviour']['capabilities']}"
-                if "passing_top_label" in run["behaviour"]:
-                    b += f" ({run['behaviour']['passing_top_label']})"
+                behaviour = run["behaviour"]
+                b = f"{behaviour['passing']} of {behaviour['capabilities']} ({behaviour['passing_top_label']})"
             lines.append(f"| {run['describe']} | {split} | {f1} | {ece} | {b} |")
     return "\n".join(lines)
 

@@ -6,6 +6,7 @@ Deterministic: the same sources and seed give the same files, byte for byte.
 
 - data/sources/train/: messages, queries and receipts written for training; split into train and dev.
 - data/sources/test/: messages, queries and receipts written apart, in other words and situations.
+- data/sources/train_only/: receipts for training only; they join train after the split, so dev stays as it was.
 - Hand-written whole training receipts also come cut (incomplete) and blurred, by receipts.py's own cuts and noise.
 - More receipts come from receipts.py, every label sampled to the same length bands; the test split
   uses its held-out stores, items and noise ranges.
@@ -56,16 +57,9 @@ def read_receipts(path: Path) -> list[str]:
     return texts
 
 
-def source_records(folder: Path, kinds=("messages", "queries", "receipts")) -> list[dict]:
+def source_records(folder: Path) -> list[dict]:
     """messages/<label>[.part].txt -> sentence_type; queries/<label>[.part].txt -> query_intent;
-    receipts/<label>[.part].txt -> receipt_quality (and sentence_type receipt). A folder of receipts
-    alone (kinds=("receipts",)) holds <label>.txt files itself."""
-    if kinds == ("receipts",):
-        return [
-            {"text": text, "sentence_type": "receipt", "receipt_quality": path.name.split(".")[0]}
-            for path in sorted(folder.glob("*.txt"))
-            for text in read_receipts(path)
-        ]
+    receipts/<label>[.part].txt -> receipt_quality (and sentence_type receipt)."""
     records = []
     for kind, task in (("messages", "sentence_type"), ("queries", "query_intent")):
         for path in sorted((folder / kind).glob("*.txt")):
@@ -245,7 +239,7 @@ def main() -> None:
     # Receipts written for training only come in after the split, so that dev stays as it was.
     train += [
         r | {"text_kind": "ocr_receipt"}
-        for r in within_encoder(source_records(SOURCES / "train" / "receipts_train_only", kinds=("receipts",)))
+        for r in within_encoder(source_records(SOURCES / "train_only"))
         if not split_keys(r["text"]) & (dev_keys | test_keys)
     ]
     train += receipt_variants(train, dev_keys | test_keys, random.Random(SEED + 4))
