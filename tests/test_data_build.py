@@ -52,6 +52,14 @@ def test_no_receipt_is_longer_than_the_encoder_reads(generated, tokenizer):
     assert min(lengths) < 80 and max(lengths) > 170
 
 
+def test_long_receipts_come_in_the_token_range_asked_for_with_every_label_alike(tokenizer):
+    long = receipts.generate_receipts({"good_quality": 6, "incomplete": 6}, seed=5, min_tokens=257, max_tokens=560)
+    lengths = [len(ids) for ids in tokenizer([r["text"] for r in long])["input_ids"]]
+    assert all(257 <= n <= 560 for n in lengths)
+    by_label = {label: sorted(n for r, n in zip(long, lengths) if r["receipt_quality"] == label) for label in COUNTS}
+    assert len(by_label["good_quality"]) == len(by_label["incomplete"]) == 6
+
+
 @pytest.mark.parametrize("holdout", [False, True])
 def test_good_receipts_are_whole_and_incomplete_ones_are_not(holdout):
     rng = random.Random(11)

@@ -6,10 +6,11 @@ Deterministic: the same sources and seed give the same files, byte for byte.
 
 - data/sources/train/: messages, queries and receipts written for training; split into train and dev.
 - data/sources/test/: messages, queries and receipts written apart, in other words and situations.
-- data/sources/train_only/: receipts for training only; they join train after the split, so dev stays as it was.
+- data/sources/train_only/: texts for training only; they join train after the split, so dev stays as it was.
 - Hand-written whole training receipts also come cut (incomplete) and blurred, by receipts.py's own cuts and noise.
 - More receipts come from receipts.py, every label sampled to the same length bands; the test split
-  uses its held-out stores, items and noise ranges.
+  uses its held-out stores, items and noise ranges. Train also gets receipts longer than the encoder's
+  window (RECEIPTS_LONG), every label alike, for the default model's head-and-tail cut.
 - Every record gets text_kind: message, ocr_receipt or search_query.
 - A third of the training messages and queries also appear with one typo (two letters swapped).
 - No text twice, and no near-duplicate across splits (same up to case, punctuation, digits
@@ -31,6 +32,8 @@ SEED = 20261127
 DEV_FRACTION = 0.15
 RECEIPTS_TRAIN = {"good_quality": 400, "blurry": 400, "incomplete": 400}
 RECEIPTS_TEST = {"good_quality": 100, "blurry": 100, "incomplete": 100}
+RECEIPTS_LONG = {"good_quality": 60, "blurry": 60, "incomplete": 60}  # train only, MAX_TOKENS to LONG_TOKENS
+LONG_TOKENS = 560
 FIELD_ORDER = ("text", "text_kind", "sentence_type", "receipt_quality", "query_intent")
 RECEIPT_SEPARATOR = "---"
 TYPO_FRACTION = 0.3  # training messages and queries that also appear once with a typo
@@ -93,9 +96,9 @@ def within_encoder(records: list[dict]) -> list[dict]:
     return [r for r in records if id(r) not in too_long]
 
 
-def generated_receipts(counts: dict[str, int], seed: int, holdout: bool = False) -> list[dict]:
+def generated_receipts(counts: dict[str, int], seed: int, holdout: bool = False, **token_range) -> list[dict]:
     """The generator's receipts, each with its length band, so that train and dev get the same mix of lengths."""
-    records = generate_receipts(counts, seed=seed, holdout=holdout)
+    records = generate_receipts(counts, seed=seed, holdout=holdout, **token_range)
     lengths = token_counts([r["text"] for r in records])
     for record, n_tokens in zip(records, lengths, strict=True):
         record["_band"] = "{}-{}".format(*length_band(record["text"], n_tokens))
@@ -236,10 +239,17 @@ def main() -> None:
     random.Random(SEED + 3).shuffle(test)  # its own generator: adding training sources leaves test as it is
     # With generators of their own, so that dev and test stay exactly as they were without the copies.
     train += typo_copies(train, dev_keys | test_keys, random.Random(SEED + 1))
-    # Receipts written for training only come in after the split, so that dev stays as it was.
+    # Texts written for training only come in after the split, so that dev stays as it was.
+    train += [
+        r | {"text_kind": text_kind(r)}
+        for r in within_encoder(source_records(SOURCES / "train_only"))
+        if not split_keys(r["text"]) & (dev_keys | test_keys)
+    ]
+    # Receipts longer than the encoder's window, which the default model cuts to their head and tail
+    # (configs/app.yaml): every label alike, so that a long whole receipt is not taken for a cut one.
     train += [
         r | {"text_kind": "ocr_receipt"}
-        for r in within_encoder(source_records(SOURCES / "train_only"))
+        for r in generated_receipts(RECEIPTS_LONG, seed=SEED + 5, min_tokens=MAX_TOKENS + 1, max_tokens=LONG_TOKENS)
         if not split_keys(r["text"]) & (dev_keys | test_keys)
     ]
     train += receipt_variants(train, dev_keys | test_keys, random.Random(SEED + 4))

@@ -5102,7 +5102,8 @@ def _dedupe_key(text: str) -> str:
 
 # Length bands (line count x token count): every label is sampled to the same share of each band, so
 # that length says nothing about the label. Token counts are the encoder's (all-MiniLM-L6-v2, with
-# [CLS] and [SEP]); a receipt longer than MAX_TOKENS would be truncated, losing its total, so none is.
+# [CLS] and [SEP]). By default no receipt is longer than the encoder's window (MAX_TOKENS); longer ones, which
+# the default model cuts to their head and tail (mtst.truncation), are asked for with min_tokens/max_tokens.
 MAX_TOKENS = 256
 LINE_EDGES = (6, 10, 15, 21, 28, 36)
 TOKEN_EDGES = (48, 80, 120, 170)
@@ -5166,12 +5167,14 @@ def _scaled(quota: dict, n: int) -> dict:
     return out
 
 
-def generate_receipts(counts: dict[str, int], seed: int, holdout: bool = False) -> list[dict]:
+def generate_receipts(
+    counts: dict[str, int], seed: int, holdout: bool = False, min_tokens: int = 0, max_tokens: int = MAX_TOKENS
+) -> list[dict]:
     """Return records {"text": str, "sentence_type": "receipt", "receipt_quality": label}
     with counts[label] records for each label.
 
-    Deterministic for a given (counts, seed, holdout); every returned text is unique and at most
-    MAX_TOKENS encoder tokens long. Candidates of every size are built for each label, then each label
+    Deterministic for a given (counts, seed, holdout, token range); every returned text is unique and
+    min_tokens to max_tokens encoder tokens long. Candidates of every size are built for each label, then each label
     takes the same share of every length band (lines x tokens), so that no label is longer or shorter
     than another. ``holdout=True`` uses disjoint store brands, a mostly different item pool and
     slightly different noise / cut parameters.
@@ -5202,7 +5205,7 @@ def generate_receipts(counts: dict[str, int], seed: int, holdout: bool = False) 
                     seen.add(key)
                     texts.append(text)
             for text, n_tok in zip(texts, token_counts(texts), strict=True):
-                if n_tok <= MAX_TOKENS:
+                if min_tokens <= n_tok <= max_tokens:
                     cands[lab].setdefault(length_band(text, n_tok), []).append(text)
         cells = sorted(set.intersection(*(set(cands[lab]) for lab in labels)))
         avail = {c: min(len(cands[lab][c]) for lab in labels) for c in cells}
