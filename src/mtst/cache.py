@@ -36,8 +36,8 @@ def texts_hash(texts: Sequence[str]) -> str:
 
 
 def embedding_setup(encoder) -> str:
-    """Everything besides the weights that changes the vectors: max length, precision, device type."""
-    return f"{encoder.max_length}|{encoder.precision}|{torch.device(encoder.device).type}"
+    """Everything besides the weights that changes the vectors: max length and cut, precision, device type."""
+    return f"{encoder.max_length}|{encoder.truncation}|{encoder.precision}|{torch.device(encoder.device).type}"
 
 
 def cached_encode(encoder, texts: Sequence[str], fingerprint: str | None = None, show_progress: bool = False):

@@ -79,6 +79,8 @@ class EncoderConfig(Strict):
     gradual: GradualConfig = GradualConfig()
     lr: float = Field(2e-5, gt=0)
     max_length: int = Field(256, ge=8, le=512)
+    # What a longer text keeps: its head (as sentence-transformers cuts) or head and tail (mtst.truncation).
+    truncation: Literal["head", "head_tail"] = "head"
     # Frozen parts run once: 'encoder' trains heads on cached embeddings, 'top' trains on cached
     # outputs of the frozen lower blocks. False runs the whole encoder every step (same results, slower).
     cache_embeddings: bool = True

@@ -31,6 +31,7 @@ from mtst.errors import MtstError
 from mtst.inputs import validate_texts
 from mtst.precision import initial_precision
 from mtst.streams import map_batches, resolve_streams, threads_per_stream, token_budget_batches
+from mtst.truncation import TRUNCATIONS, truncate
 
 log = logging.getLogger("mtst")
 
@@ -117,9 +118,13 @@ class SentenceEncoder(nn.Module):
         device: str | torch.device | None = None,
         precision: str = "fp32",
         streams: int | None = None,
+        truncation: str = "head",
     ) -> None:
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
+
+        if truncation not in TRUNCATIONS:
+            raise MtstError(f"unknown truncation {truncation!r}; choose one of {', '.join(TRUNCATIONS)}")
 
         self.path = Path(path) if path is not None else default_encoder_path()
         check_model_folder(self.path)
@@ -129,6 +134,7 @@ class SentenceEncoder(nn.Module):
         except (OSError, ValueError) as err:
             raise MtstError(f"could not load the encoder from {self.path}: {err}") from err
         self.max_length = min(max_length, self.transformer.config.max_position_embeddings)
+        self.truncation = truncation  # mtst.truncation: what of a longer text is kept
         self.tuned: TunedBranch | None = None  # none yet: the heads read the base embedding
         self.embedding = BASE  # which branch's embedding is served: base (the original model's) or tuned
         self.stsb: dict | None = None  # STS-B of a tuned served embedding, measured when the model was saved
@@ -164,8 +170,7 @@ class SentenceEncoder(nn.Module):
         cut = 0
         for i, row in enumerate(ids):
             if len(row) > self.max_length:
-                # Same as the tokenizer's own truncation: keep [CLS] and [SEP], drop the tail.
-                ids[i] = row[: self.max_length - 1] + row[-1:]
+                ids[i] = truncate(row, self.max_length, self.truncation)
                 cut += 1
         return ids, cut
 
@@ -185,7 +190,13 @@ class SentenceEncoder(nn.Module):
 
     def warn_truncated(self, cut: int, total: int) -> None:
         if cut:
-            log.warning("%d of %d texts were longer than %d tokens and were truncated", cut, total, self.max_length)
+            log.warning(
+                "%d of %d texts were longer than %d tokens and were truncated (%s kept)",
+                cut,
+                total,
+                self.max_length,
+                self.truncation.replace("_", " and "),
+            )
 
     # --- the stages ---------------------------------------------------------------
 
@@ -238,6 +249,7 @@ class SentenceEncoder(nn.Module):
             "tuned_blocks": 0 if tuned is None else len(tuned.blocks),
             "tuned_embeddings_layer": tuned is not None and tuned.embeddings is not None,
             "stsb": self.stsb,
+            "truncation": {"max_length": self.max_length, "keeps": self.truncation},
             "stages": stages | {"pooling": "mean over real tokens", "normalize": "L2"},
         }
 

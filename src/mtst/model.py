@@ -173,7 +173,9 @@ class MultiTaskModel(nn.Module):
         save_branch(enc, folder)
         heads = {k: v.detach().cpu().contiguous() for k, v in self.heads.state_dict().items()}
         save_file(heads, folder / HEADS_FILE)
-        write_task_file(folder / TASKS_FILE, TaskFile(list(self.tasks.values()), dict(self.trained), enc.max_length))
+        write_task_file(
+            folder / TASKS_FILE, TaskFile(list(self.tasks.values()), dict(self.trained), enc.max_length, enc.truncation)
+        )
         if metrics is not None:
             (folder / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
         (folder / "README.md").write_text(model_card(self, metrics))
@@ -194,7 +196,12 @@ class MultiTaskModel(nn.Module):
         check_model_folder(folder)
         task_file = read_task_file(folder / TASKS_FILE)
         encoder = SentenceEncoder(
-            folder, max_length=task_file.max_length, device=device, precision=precision, streams=streams
+            folder,
+            max_length=task_file.max_length,
+            device=device,
+            precision=precision,
+            streams=streams,
+            truncation=task_file.truncation,
         )
         load_branch(encoder, folder)
         model = cls(encoder, task_file.tasks)
@@ -245,6 +252,7 @@ def model_card(model: MultiTaskModel, metrics: dict | None) -> str:
         "",
         f"Encoder: mean-pooled, L2-normalised {model.encoder.dim}-dimensional sentence embeddings "
         f"(at most {model.encoder.max_length} tokens per text), shared by {len(model.tasks)} heads.",
+        *truncation_card(model.encoder),
         "",
         *embedding_card(model.encoder),
         "",
@@ -275,6 +283,17 @@ def model_card(model: MultiTaskModel, metrics: dict | None) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def truncation_card(encoder: SentenceEncoder) -> list[str]:
+    """A longer text keeps its head and its tail here; sentence-transformers, loading this folder, keeps the head."""
+    if encoder.truncation == "head":
+        return []
+    return [
+        f"A text longer than {encoder.max_length} tokens keeps its first and last {encoder.max_length // 2} "
+        "(a long receipt keeps its header and its total); sentence-transformers, loading this folder, keeps the "
+        "first ones only, so its embeddings of such texts differ from mtst's."
+    ]
 
 
 def stsb_text(stsb: dict | None) -> str:

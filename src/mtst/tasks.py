@@ -99,12 +99,14 @@ class TaskFile:
     tasks: list[TaskSpec]
     trained: dict[str, bool] = field(default_factory=dict)
     max_length: int = 256
+    truncation: str = "head"  # mtst.truncation: what the encoder keeps of a longer text
 
 
 def read_task_file(path: Path) -> TaskFile:
     import json
 
     from mtst.routing import check_applies_when
+    from mtst.truncation import TRUNCATIONS
 
     try:
         data = json.loads(path.read_text())
@@ -112,7 +114,10 @@ def read_task_file(path: Path) -> TaskFile:
             tasks=[TaskSpec.from_dict(t) for t in data["tasks"]],
             trained={t["name"]: bool(t.get("trained", False)) for t in data["tasks"]},
             max_length=int(data.get("max_length", 256)),
+            truncation=str(data.get("truncation", "head")),
         )
+        if task_file.truncation not in TRUNCATIONS:
+            raise ValueError(f"truncation {task_file.truncation!r} is not one of {', '.join(TRUNCATIONS)}")
     except FileNotFoundError:
         raise MtstError(
             f"{path} is missing: {path.parent} is not an mtst model folder (save one with model.save() or mtst train)"
@@ -132,5 +137,6 @@ def write_task_file(path: Path, task_file: TaskFile) -> None:
     data = {
         "tasks": [{**t.to_dict(), "trained": task_file.trained.get(t.name, False)} for t in task_file.tasks],
         "max_length": task_file.max_length,
+        "truncation": task_file.truncation,
     }
     path.write_text(json.dumps(data, indent=2) + "\n")

@@ -15,7 +15,9 @@ def build_model(config: TrainConfig, device: str | None = None) -> MultiTaskMode
     specs = config.specs()
     device = device or config.device
     if config.encoder.init_model is None:
-        encoder = SentenceEncoder(config.encoder.path, config.encoder.max_length, device=device)
+        encoder = SentenceEncoder(
+            config.encoder.path, config.encoder.max_length, device=device, truncation=config.encoder.truncation
+        )
         return MultiTaskModel(encoder, specs)
     base = MultiTaskModel.load(config.encoder.init_model, device=device)
     model = MultiTaskModel(base.encoder, specs)
