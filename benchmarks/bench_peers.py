@@ -10,11 +10,13 @@ with the LATENCY hint, and nncf.quantize (transformer preset). A peer whose pack
 with the reason printed (the `bench` extra installs openvino and nncf).
 
 mtst rows: torch fp32, torch precision="auto" (with the embedding, and labels only), ONNX fp32, ONNX int8
-(dynamic) and int8-static.
+(dynamic) and int8-static, and mtst's own graph on OpenVINO (`mtst export --runtime openvino`): at the CPU
+plugin's default precision and NNCF static int8, as `mtst predict --backend openvino` runs them (one stream
+per core).
 Every row: texts/s (median of interleaved runs), x sentence-transformers, % of the matmul ceiling of its
 precision (benchmarks/ceilings.py), min cosine to mtst fp32, and each head's agreement with mtst fp32 (a
 peer's embedding goes through the model's heads when they read the base embedding; otherwise cosine only).
-Writes benchmarks/results/peers.{json,md}.
+Writes benchmarks/results/peers.{json,md} (--out elsewhere: a smoke run must not replace the results).
 """
 
 import argparse
@@ -270,7 +272,33 @@ def build_rows(model_dir: Path, work: Path, calibration: list[str]) -> tuple[dic
             kind,
             "dynamic int8" if quantize == "int8" else "calibrated on local texts" if quantize else "fused graph",
         )
+    reason = missing("openvino", "nncf")
+    if reason is None:
+        add_mtst_openvino_rows(rows, mtst_dir, work, calibration)
+    else:
+        skipped["mtst OpenVINO"] = reason
     return rows, skipped, fp32
+
+
+def add_mtst_openvino_rows(rows: dict, mtst_dir: Path, work: Path, calibration: list[str]) -> None:
+    """mtst's own graph (embedding and every head) on OpenVINO: the plugin's default precision, and NNCF int8."""
+    from mtst.backend import load_model
+    from mtst.openvino_export import export_openvino
+
+    for quantize in (None, "int8-static"):
+        folder = export_openvino(
+            mtst_dir, work / f"mtst-openvino-{quantize or 'default'}", quantize, calibration if quantize else None
+        )
+        model = load_model(folder, backend="openvino")  # as `mtst predict --backend openvino`: a stream per core
+        runs_at = model.describe()["inference_precision"]
+        streams = f"{model.streams} stream{'s' * (model.streams > 1)}"
+        rows[f"mtst OpenVINO {quantize or 'default'}"] = (
+            lambda t, m=model: m.run(t, batch_size=BATCH),
+            "int8" if quantize else "bf16" if runs_at == "bf16" else "fp32",  # the ceiling it is measured against
+            f"NNCF, {len(calibration)} local texts; other ops {runs_at}; {streams}"
+            if quantize
+            else f"OpenVINO CPU chose {runs_at}; {streams}",
+        )
 
 
 def heads_read_base_embedding(model) -> bool:
@@ -287,7 +315,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
     parser.add_argument("--quick", action="store_true", help="300 texts, 1 run, 100 calibration texts")
     parser.add_argument("--short", action="store_true", help="short texts: BANKING77 and STS-B (peers-short)")
-    parser.add_argument("--out", type=Path, default=RESULTS / "peers")
+    parser.add_argument("--out", type=Path, default=RESULTS / "peers", help="writes OUT.json and OUT.md")
     args = parser.parse_args()
     if args.quick:
         args.texts, args.runs, args.calibration_texts = 300, 1, 100

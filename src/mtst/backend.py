@@ -1,7 +1,8 @@
 """One interface for every way of running a model, and one loader: the CLI and the server use only these.
 
-A torch model folder (mtst.model.MultiTaskModel) and an `mtst export` folder (mtst.onnx_backend.OnnxModel)
-answer the same calls. Free of torch at import, so the ONNX backend starts without it.
+A torch model folder (mtst.model.MultiTaskModel), an `mtst export` folder (mtst.onnx_backend.OnnxModel) and an
+`mtst export --runtime openvino` folder (mtst.openvino_backend.OpenVinoModel) answer the same calls. Free of
+torch at import, so the exported backends start without it.
 """
 
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from mtst.outputs import Outputs, Prediction
 from mtst.routing import Given
 from mtst.tasks import TaskSpec
 
-BACKENDS = ("torch", "onnx")
+BACKENDS = ("torch", "onnx", "openvino")
 
 
 @runtime_checkable
@@ -65,18 +66,27 @@ def load_model(
 
     torch: a folder saved by mtst (precision fp32 or bf16; streams default one per core). onnx: a folder
     written by `mtst export` (its precision is fixed at export; streams default 1, onnxruntime already
-    spreads one batch over the cores).
+    spreads one batch over the cores). openvino: a folder written by `mtst export --runtime openvino` (int8
+    fixed at export, or the precision OpenVINO's CPU plugin picks; streams default one per core, OpenVINO's
+    throughput mode).
     """
-    if backend == "onnx":
+    if backend in ("onnx", "openvino"):
         if precision not in ("fp32", "auto"):
-            raise MtstError("--precision applies to the torch backend only; an ONNX export fixes its own precision")
+            raise MtstError(
+                f"--precision applies to the torch backend only; an {backend} export fixes its own precision"
+            )
         if device not in (None, "cpu"):
-            raise MtstError("the onnx backend runs on the CPU; leave --device out or use the torch backend")
+            raise MtstError(f"the {backend} backend runs on the CPU; leave --device out or use the torch backend")
         try:
-            from mtst.onnx_backend import OnnxModel
+            if backend == "onnx":
+                from mtst.onnx_backend import OnnxModel
+            else:
+                from mtst.openvino_backend import OpenVinoModel
         except ImportError as err:
-            raise MtstError(f"the onnx backend is not available: {err}") from err
-        return OnnxModel.load(path, streams=1 if streams is None else streams)
+            raise MtstError(f"the {backend} backend is not available: {err}") from err
+        if backend == "onnx":
+            return OnnxModel.load(path, streams=1 if streams is None else streams)
+        return OpenVinoModel.load(path, streams=streams)
     if backend != "torch":
         raise MtstError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     from mtst.model import MultiTaskModel

@@ -21,6 +21,7 @@ app = typer.Typer(
 data_app = typer.Typer(help="Check labelled data files.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
+RUNTIMES = ("onnxruntime", "openvino")  # mtst export --runtime
 PRECISION_HELP = (
     "torch backend: auto (bf16 where the hardware does it natively and a load-time check against fp32 passes, "
     "else fp32), fp32 (exact) or bf16."
@@ -241,7 +242,9 @@ def predict(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     batch_size: int = 32,
     precision: Annotated[str, typer.Option(help=PRECISION_HELP)] = "auto",
-    backend: Annotated[str, typer.Option(help="torch, or onnx for a folder written by `mtst export`.")] = "torch",
+    backend: Annotated[
+        str, typer.Option(help="torch, or onnx / openvino for a folder written by `mtst export` (--runtime).")
+    ] = "torch",
     resume: Annotated[bool, typer.Option(help="With --input/--output: continue where the output stops.")] = False,
     shard: Annotated[
         str | None, typer.Option(help="With --input/--output: only block i of n of the input, as i/n.")
@@ -249,7 +252,9 @@ def predict(
     chunk_size: Annotated[int, typer.Option(help="Texts read, predicted and written at a time.", min=1)] = 4096,
     streams: Annotated[
         int | None,
-        typer.Option(help="Batches run at once on CPU (default: one per core for torch, 1 for onnx).", min=1),
+        typer.Option(
+            help="Batches run at once on CPU (default: one per core for torch and openvino, 1 for onnx).", min=1
+        ),
     ] = None,
     text_column: Annotated[
         str, typer.Option(help="The input's text column (.csv, .tsv, .jsonl and .parquet).")
@@ -362,10 +367,10 @@ def shown_label(answer: dict) -> str:
 
 @app.command()
 def serve(
-    model: Annotated[Path, typer.Option(help="A trained mtst model folder (or an ONNX export with --backend onnx).")],
+    model: Annotated[Path, typer.Option(help="A trained mtst model folder (or an export, with --backend).")],
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    backend: Annotated[str, typer.Option(help="torch or onnx.")] = "torch",
+    backend: Annotated[str, typer.Option(help="torch, onnx or openvino.")] = "torch",
     precision: Annotated[str, typer.Option(help=PRECISION_HELP)] = "auto",
     api_key: Annotated[
         str | None,
@@ -398,11 +403,19 @@ def serve(
 @app.command()
 def export(
     model: Annotated[Path, typer.Option(help="A trained mtst model folder.")],
-    output: Annotated[Path, typer.Option(help="Folder for the ONNX graph, tokenizer files and task specs.")],
+    output: Annotated[Path, typer.Option(help="Folder for the graph, tokenizer files and task specs.")],
+    runtime: Annotated[
+        str,
+        typer.Option(
+            help="onnxruntime: an ONNX graph fused for onnxruntime (--backend onnx); openvino: an OpenVINO model "
+            "(--backend openvino; needs mtst's openvino extra)."
+        ),
+    ] = "onnxruntime",
     quantize: Annotated[
         str | None,
         typer.Option(
-            help="int8: dynamic per-channel int8 weights; int8-static: activation ranges calibrated on --calibration."
+            help="int8 (onnxruntime): dynamic per-channel int8 weights; int8-static: activation ranges calibrated "
+            "on --calibration (onnxruntime's quantize_static, or NNCF for openvino)."
         ),
     ] = None,
     calibration: Annotated[
@@ -410,21 +423,26 @@ def export(
         typer.Option(help="int8-static: a .txt or .jsonl file of typical texts (up to 600 used; default: built-in)."),
     ] = None,
 ) -> None:
-    """Export encoder, pooling, normalisation and every head as one ONNX graph."""
-    from mtst.export import export_onnx
+    """Export encoder, pooling, normalisation and every head as one graph (ONNX, or OpenVINO)."""
     from mtst.textio import iter_texts
 
+    if runtime not in RUNTIMES:
+        raise MtstError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
     if calibration is not None and quantize != "int8-static":
         raise MtstError("--calibration applies to --quantize int8-static only")
     texts = list(iter_texts(calibration)) if calibration is not None else None
     use_thread_policy()
-    path = export_onnx(model, output, quantize=quantize, calibration=texts)
+    if runtime == "openvino":
+        from mtst.openvino_export import export_openvino as write
+    else:
+        from mtst.export import export_onnx as write
+    path = write(model, output, quantize=quantize, calibration=texts)
     print(f"exported to {path}")
 
 
 @app.command()
 def behaviour(
-    model: Annotated[Path, typer.Option(help="A trained mtst model folder (or an ONNX export with --backend onnx).")],
+    model: Annotated[Path, typer.Option(help="A trained mtst model folder (or an export, with --backend).")],
     suite: Annotated[Path, typer.Option(help="A folder of behaviour YAML files.")] = Path("behaviour/app"),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the table.")] = False,
     output: Annotated[Path | None, typer.Option(help="Also write the JSON report here.")] = None,
@@ -432,7 +450,7 @@ def behaviour(
         float | None, typer.Option(help="Exit with status 1 when a capability's pass rate is below this.")
     ] = None,
     show: Annotated[int, typer.Option(help="Failures shown per capability in the table.")] = 2,
-    backend: Annotated[str, typer.Option(help="torch or onnx.")] = "torch",
+    backend: Annotated[str, typer.Option(help="torch, onnx or openvino.")] = "torch",
     batch_size: int = 32,
 ) -> None:
     """Behavioural tests (MFT, INV, DIR): pass rates per capability of a suite."""

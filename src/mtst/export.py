@@ -25,6 +25,7 @@ import logging
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -197,19 +198,20 @@ def save_optimised(source: Path, target: Path) -> None:
 
 
 def compare(model: MultiTaskModel, exported: OnnxModel, texts: list[str]) -> dict:
-    """How closely the export reproduces the torch model on `texts`."""
+    """How closely the export (OnnxModel or a subclass) reproduces the torch model on `texts`."""
     ours = exported.run(texts)
     theirs = model.run(texts)
     with torch.inference_mode():
         batch = model.encoder.collate(model.encoder.tokenize(texts)[0])
         _, torch_logits = model(**batch)
-    onnx_logits = exported.session.run(None, exported._collate(exported.tokenize(texts)[0]))[1:]
+    feed = exported._collate(exported.tokenize(texts)[0])
+    exported_logits = exported.infer([logits_output(n) for n in model.tasks], feed)
     cosine = (ours.embeddings * theirs.embeddings).sum(axis=1)
     return {
         "texts": len(texts),
         "max_abs_diff_embeddings": float(np.abs(ours.embeddings - theirs.embeddings).max()),
         "max_abs_diff_logits": max(
-            float(np.abs(o - torch_logits[n].numpy()).max()) for n, o in zip(model.tasks, onnx_logits, strict=True)
+            float(np.abs(o - torch_logits[n].numpy()).max()) for n, o in zip(model.tasks, exported_logits, strict=True)
         ),
         "min_cosine": float(cosine.min()),
         "label_agreement": {
@@ -230,17 +232,29 @@ def export_onnx(
     """
     if quantize not in QUANTIZE:
         raise MtstError(f"unknown quantisation {quantize!r}; choose int8, int8-static or leave it out for fp32")
+    return staged_export(
+        model_dir,
+        output_dir,
+        lambda model, staging: write_export(model, Path(model_dir), staging, quantize, calibration),
+        quantize or "fp32",
+    )
+
+
+def staged_export(
+    model_dir: str | Path, output_dir: str | Path, write: Callable[[MultiTaskModel, Path], None], label: str
+) -> Path:
+    """Load the torch model, let `write` fill a staging folder, and only then put it in place of `output_dir`."""
     model = MultiTaskModel.load(model_dir, device="cpu")
     target = Path(output_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = staging_folder(target, "exporting")
     try:
-        write_export(model, Path(model_dir), staging, quantize, calibration)
+        write(model, staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     replace_folder(staging, target, keep_other_files=False)
-    log.info("exported %s to %s (%s)", model_dir, target, quantize or "fp32")
+    log.info("exported %s to %s (%s)", model_dir, target, label)
     return target
 
 
@@ -268,39 +282,65 @@ def write_export(
         save_optimised(graph, output / MODEL_FILE)
     model.encoder.transformer.set_attn_implementation("sdpa")  # back to the fast path for the checks below
 
-    for name in TOKENIZER_FILES:
-        if (source / name).is_file():
-            shutil.copyfile(source / name, output / name)
-    if not (output / TOKENIZER_FILE).is_file():
-        model.encoder.tokenizer.save_pretrained(output)  # a folder with only the slow tokenizer's files
+    manifest = folder_manifest(model, source, FORMAT, MODEL_FILE, quantize) | {
+        "runtime": "onnxruntime",
+        "precision": quantize or "fp32",
+        "kept_fp32": excluded,
+        "static": static,
+        "fusions": fusions,
+        "opset": OPSET,
+    }
+    write_folder_files(model, source, output, manifest)
+    check_export(model, OnnxModel.load(output), output, manifest, exact=quantize is None)
+
+
+def folder_manifest(model: MultiTaskModel, source: Path, fmt: str, model_file: str, quantize: str | None) -> dict:
+    """What every export's manifest.json says: the graph's file, inputs and outputs, and the model it serves."""
     enc = model.encoder
-    write_task_file(output / TASKS_FILE, TaskFile(list(model.tasks.values()), dict(model.trained), enc.max_length))
-    manifest = {
-        "format": FORMAT,
+    return {
+        "format": fmt,
         "format_version": FORMAT_VERSION,
-        "model": MODEL_FILE,
+        "model": model_file,
         "inputs": list(INPUT_NAMES),
         "outputs": {"embeddings": EMBEDDINGS_OUTPUT, "logits": {n: logits_output(n) for n in model.tasks}},
         "dim": enc.dim,
         "max_length": enc.max_length,
         "pad_token_id": enc.tokenizer.pad_token_id or 0,
         "quantize": quantize,
-        "kept_fp32": excluded,
-        "static": static if quantize == "int8-static" else None,
-        "fusions": fusions,
-        "opset": OPSET,
         "branches": {k: v for k, v in enc.describe().items() if k != "stages"},
         "source": str(source.resolve()),
         "versions": versions(),
     }
+
+
+def write_folder_files(model: MultiTaskModel, source: Path, output: Path, manifest: dict) -> None:
+    """Beside the graph: the tokenizer files, tasks.json and manifest.json."""
+    for name in TOKENIZER_FILES:
+        if (source / name).is_file():
+            shutil.copyfile(source / name, output / name)
+    if not (output / TOKENIZER_FILE).is_file():
+        model.encoder.tokenizer.save_pretrained(output)  # a folder with only the slow tokenizer's files
+    enc = model.encoder
+    write_task_file(
+        output / TASKS_FILE, TaskFile(list(model.tasks.values()), dict(model.trained), enc.max_length, enc.truncation)
+    )
     (output / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
 
-    check = compare(model, OnnxModel.load(output), CHECK_TEXTS)
-    manifest["check"] = check
+
+def check_export(
+    model: MultiTaskModel, exported: OnnxModel, output: Path, manifest: dict, exact: bool, key: str = "check"
+) -> dict:
+    """Compare the export with torch on CHECK_TEXTS and record it in the manifest as `key`.
+
+    exact: the export must match torch within FP32_TOLERANCE (an unquantised graph run in fp32), else MtstError.
+    """
+    check = compare(model, exported, CHECK_TEXTS)
+    manifest[key] = check
     (output / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
-    if quantize is None and max(check["max_abs_diff_embeddings"], check["max_abs_diff_logits"]) > FP32_TOLERANCE:
+    if exact and max(check["max_abs_diff_embeddings"], check["max_abs_diff_logits"]) > FP32_TOLERANCE:
         raise MtstError(f"the fp32 export differs from the torch model by more than {FP32_TOLERANCE}: {check}")
     log.info("export check: %s", check)
+    return check
 
 
 def versions() -> dict[str, str]:

@@ -19,6 +19,7 @@ from mtst.outputs import Outputs, Prediction, check_tasks, predict_with, to_pred
 from mtst.routing import Given
 from mtst.streams import length_sorted_batches, map_batches, policy_threads, resolve_streams, threads_per_stream
 from mtst.tasks import TaskSpec, read_task_file
+from mtst.truncation import truncate
 
 log = logging.getLogger("mtst")
 
@@ -31,6 +32,7 @@ TASKS_FILE = "tasks.json"
 TOKENIZER_FILE = "tokenizer.json"
 INPUT_NAMES = ("input_ids", "attention_mask")
 EMBEDDINGS_OUTPUT = "embeddings"
+OPENVINO_FORMAT = "mtst-openvino"  # the same folder with an OpenVINO model instead (mtst.openvino_backend)
 
 
 def logits_output(task: str) -> str:
@@ -62,24 +64,35 @@ def pad_rows(rows: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:
 
 
 class OnnxModel:
-    """An exported mtst model: one onnxruntime session computing embeddings and every head's logits."""
+    """An exported mtst model: one onnxruntime session computing embeddings and every head's logits.
+
+    Subclasses run other runtimes' exports of the same graph (mtst.openvino_backend): they name their folder
+    format and graph file, and replace open_graph and infer.
+    """
+
+    FORMAT = FORMAT
+    MODEL_FILE = MODEL_FILE
+    KIND = "ONNX"  # in messages
+    BACKEND = "onnx"  # what describe() and load_model call it
 
     def __init__(self, folder: Path, threads: int | None = None, streams: int = 1) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        if not folder.is_dir():
+            raise MtstError(f"{self.KIND} model folder {folder} does not exist; create one with `mtst export`")
         self.folder = folder
-        self.manifest = read_manifest(folder)
+        self.manifest = read_manifest(folder, self.FORMAT)
         task_file = read_task_file(folder / TASKS_FILE)
         self.tasks: dict[str, TaskSpec] = {spec.name: spec for spec in task_file.tasks}
         self.trained = {name: task_file.trained.get(name, False) for name in self.tasks}
         self.max_length = task_file.max_length
+        self.truncation = task_file.truncation
         self.dim = int(self.manifest["dim"])
         self.pad_id = int(self.manifest["pad_token_id"])
         self.quantize = self.manifest.get("quantize")
         self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
-        # Truncate like the torch encoder (keep [CLS] and [SEP]); pad per batch ourselves, to its longest text.
-        self.tokenizer.enable_truncation(self.max_length)
+        # Cut like the torch encoder (mtst.truncation, [CLS] and [SEP] kept); pad per batch ourselves, to its longest.
+        self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
         # Batches run `streams` at a time (mtst.streams), each on `threads` cores. One stream on every core by
         # default: onnxruntime's own thread pool already keeps cores busy, so several streams gain only 3-14%
@@ -87,13 +100,22 @@ class OnnxModel:
         # request fewer cores.
         self.streams = resolve_streams(streams)
         self.threads = threads or threads_per_stream(self.streams, policy_threads())
+        self.open_graph(folder / self.MODEL_FILE)
+
+    def open_graph(self, path: Path) -> None:
+        """One onnxruntime session for every stream: its run() is safe to call from several threads."""
+        import onnxruntime as ort
+
         try:
             self.session = ort.InferenceSession(
-                str(folder / MODEL_FILE), sess_options=session_options(self.threads), providers=["CPUExecutionProvider"]
+                str(path), sess_options=session_options(self.threads), providers=["CPUExecutionProvider"]
             )
         except Exception as err:  # onnxruntime raises its own exception types for broken files
-            raise MtstError(f"could not load the ONNX graph {folder / MODEL_FILE}: {err}") from err
-        self._outputs = [o.name for o in self.session.get_outputs()]
+            raise MtstError(f"could not load the ONNX graph {path}: {err}") from err
+
+    def infer(self, outputs: list[str], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """The graph's `outputs` (by name, in that order) for one padded batch."""
+        return self.session.run(outputs, feed)
 
     @classmethod
     def load(cls, directory: str | Path, threads: int | None = None, streams: int = 1) -> "OnnxModel":
@@ -102,17 +124,16 @@ class OnnxModel:
         streams: batches run at once (bulk jobs: one per core is 3-14% faster); threads: cores each uses
         (default: its share of the cores).
         """
-        folder = Path(directory)
-        if not folder.is_dir():
-            raise MtstError(f"ONNX model folder {folder} does not exist; create one with `mtst export`")
-        return cls(folder, threads, streams)
+        return cls(Path(directory), threads, streams)
 
     # --- tokens -------------------------------------------------------------------
 
     def tokenize(self, texts: Sequence[str]) -> tuple[list[list[int]], int]:
         """Token ids per text, truncated to max_length; also how many texts were cut."""
         encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=True)
-        return [e.ids for e in encodings], sum(1 for e in encodings if e.overflowing)
+        ids = [e.ids for e in encodings]
+        cut = sum(1 for row in ids if len(row) > self.max_length)
+        return [truncate(row, self.max_length, self.truncation) for row in ids], cut
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text takes after truncation (for batching by a token budget)."""
@@ -144,14 +165,14 @@ class OnnxModel:
         wanted = ([EMBEDDINGS_OUTPUT] if embeddings else []) + [logits_output(n) for n in names]
 
         def score(index: list[int]) -> None:
-            result = self.session.run(wanted, self._collate([ids[i] for i in index]))
+            result = self.infer(wanted, self._collate([ids[i] for i in index]))
             if vectors is not None:
                 vectors[index] = result.pop(0)
             for n, logits in zip(names, result, strict=True):
                 probs[n][index] = scaled_softmax(logits, self.tasks[n].temperature)
 
         batches = length_sorted_batches([len(row) for row in ids], batch_size, self.streams)
-        for _ in map_batches(score, batches, self.streams):  # onnxruntime releases the GIL while it runs
+        for _ in map_batches(score, batches, self.streams):  # the runtimes release the GIL while they run
             pass
         return Outputs(vectors, probs)
 
@@ -178,17 +199,31 @@ class OnnxModel:
     def describe(self) -> dict:
         """What runs: the export's precision and the embedding it serves (recorded by `mtst export`)."""
         branches = self.manifest.get("branches", {"embedding": "base", "tuned_blocks": 0, "stsb": None})
-        return {"backend": "onnx", "precision": self.quantize or "fp32", **branches}
+        return {"backend": self.BACKEND, "precision": self.quantize or "fp32", **branches}
 
 
-def read_manifest(folder: Path) -> dict:
+# Each export format: its name in messages and the backend that opens it (named when a folder meets the other one).
+EXPORT_FORMATS = {FORMAT: ("ONNX", "onnx"), OPENVINO_FORMAT: ("OpenVINO", "openvino")}
+
+
+def read_manifest(folder: Path, expected: str = FORMAT) -> dict:
     path = folder / MANIFEST_FILE
+    kind = EXPORT_FORMATS[expected][0]
     try:
         manifest = json.loads(path.read_text())
     except FileNotFoundError:
-        raise MtstError(f"{path} is missing: {folder} is not an ONNX export (create one with `mtst export`)") from None
+        raise MtstError(
+            f"{path} is missing: {folder} is not an {kind} export (create one with `mtst export`)"
+        ) from None
     except ValueError as err:
         raise MtstError(f"{path} is broken ({err}); export the model again") from err
-    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
-        raise MtstError(f"{path} is not an mtst ONNX export of format version {FORMAT_VERSION}; export the model again")
+    found = manifest.get("format")
+    if found != expected and found in EXPORT_FORMATS:
+        raise MtstError(
+            f"{folder} is an {EXPORT_FORMATS[found][0]} export: open it with --backend {EXPORT_FORMATS[found][1]}"
+        )
+    if found != expected or manifest.get("format_version") != FORMAT_VERSION:
+        raise MtstError(
+            f"{path} is not an mtst {kind} export of format version {FORMAT_VERSION}; export the model again"
+        )
     return manifest

@@ -97,7 +97,7 @@ def load_for_actor(model: str, backend: str, precision: str, threads: int, devic
 
         apply_thread_policy()
         return load_model(model, backend, precision, streams=threads, device=device)
-    return load_model(model, backend, precision, streams=1)  # one onnxruntime run on the actor's threads
+    return load_model(model, backend, precision, streams=1)  # one batch at a time on the actor's threads
 
 
 class Scorer:

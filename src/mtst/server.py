@@ -32,13 +32,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 from starlette.exceptions import HTTPException
 
 from mtst import __version__
+from mtst.backend import BACKENDS
 from mtst.batching import Batcher, BatchFailed, CollectorDied, QueueFull, ShuttingDown
 from mtst.errors import MtstError
 from mtst.streams import available_cores
 
 log = logging.getLogger("mtst")
 
-BACKENDS = ("torch", "onnx")
 INLINE_TOKENIZE_CHARS = 4096  # requests up to this size are tokenized on the event loop (well under 1 ms)
 OPEN_PATHS = frozenset({"/health", "/"})  # the demo page holds no data; it asks for the key itself
 ROUTES = frozenset({"/", "/health", "/info", "/metrics", "/v1/embeddings", "/v1/predict", "/docs", "/openapi.json"})
@@ -71,8 +71,8 @@ class ServerSettings:
         self.model = Path(self.model)
         if self.backend not in BACKENDS:
             raise MtstError(f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
-        if self.backend == "onnx" and self.precision not in ("fp32", "auto"):
-            raise MtstError("--precision applies to the torch backend only; an ONNX export fixes its own precision")
+        if self.backend != "torch" and self.precision not in ("fp32", "auto"):
+            raise MtstError(f"--precision applies to the torch backend only; an {self.backend} export fixes its own")
         if self.api_key is not None and not self.api_key.strip():
             raise MtstError("the API key is empty; give a real key or unset MTST_API_KEY to serve without one")
         for name in ("max_batch_tokens", "max_queue", "max_texts", "max_chars", "encoder_batch_size"):
