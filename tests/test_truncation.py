@@ -19,7 +19,7 @@ def test_head_keeps_the_start_and_the_closing_token():
 
 def test_head_tail_keeps_both_ends_within_the_window():
     cut = truncate(ROW, 8, "head_tail")
-    assert cut == ROW[:4] + ROW[-4:]
+    assert cut == ROW[:3] + ROW[-5:]  # 3/8 head, 5/8 tail: a receipt's bottom runs longer than its header
     assert len(truncate(ROW, 9, "head_tail")) == 9
 
 

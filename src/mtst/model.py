@@ -290,7 +290,8 @@ def truncation_card(encoder: SentenceEncoder) -> list[str]:
     if encoder.truncation == "head":
         return []
     return [
-        f"A text longer than {encoder.max_length} tokens keeps its first and last {encoder.max_length // 2} "
+        f"A text longer than {encoder.max_length} tokens keeps its first {encoder.max_length * 3 // 8} and last "
+        f"{encoder.max_length - encoder.max_length * 3 // 8} "
         "(a long receipt keeps its header and its total); sentence-transformers, loading this folder, keeps the "
         "first ones only, so its embeddings of such texts differ from mtst's."
     ]
