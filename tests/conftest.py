@@ -1,5 +1,7 @@
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,23 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def predict_in_fresh_process(folder: Path, backend: str) -> list[str]:
+    """In a new Python: load an export with `backend`, predict one query; its query_intent label, and which of
+    torch, transformers and sentence_transformers got imported (a torch-free backend must import none)."""
+    code = (
+        "import sys\n"
+        "from mtst.backend import load_model\n"
+        f"m = load_model({str(folder)!r}, backend={backend!r})\n"
+        "print(m.predict(['huggies size 4'])[0]['query_intent'].label)\n"
+        "print(sorted(k for k in ('torch', 'transformers', 'sentence_transformers') if k in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-2:]
+
+
 # Public datasets beside the clone (../shared/datasets), or where MTST_DATASETS says, as in benchmarks/common.py.
 SHARED_DATASETS = Path(os.environ.get("MTST_DATASETS", ROOT.parent / "shared" / "datasets"))
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, tiny_records
+from conftest import ROOT, predict_in_fresh_process, tiny_records
 from typer.testing import CliRunner
 
 from mtst.errors import MtstError
@@ -169,18 +169,7 @@ def weights_mb(folder) -> float:
 
 
 def test_onnx_backend_never_imports_torch(fp32_export):
-    code = (
-        "import sys, mtst\n"
-        "from mtst.onnx_backend import OnnxModel\n"
-        f"m = OnnxModel.load({str(fp32_export)!r})\n"
-        "print(m.predict(['huggies size 4'])[0]['query_intent'].label)\n"
-        "print(sorted(k for k in ('torch', 'transformers', 'sentence_transformers') if k in sys.modules))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert done.returncode == 0, done.stderr
-    label, loaded = done.stdout.strip().splitlines()
-    assert label == "brand_search"
-    assert loaded == "[]"
+    assert predict_in_fresh_process(fp32_export, "onnx") == ["brand_search", "[]"]
 
 
 def test_cli_onnx_backend_never_imports_torch(fp32_export, tmp_path):

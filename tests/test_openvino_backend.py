@@ -2,12 +2,11 @@
 
 import json
 import shutil
-import subprocess
 import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, tiny_records
+from conftest import predict_in_fresh_process, tiny_records
 from test_export import INT8_MIN_AGREEMENT, texts, trained  # noqa: F401
 from test_server import wait_ready
 from typer.testing import CliRunner
@@ -191,16 +190,7 @@ def test_server_takes_the_openvino_backend(ov_export):
 
 
 def test_openvino_backend_never_imports_torch(ov_export):
-    code = (
-        "import sys\n"
-        "from mtst.backend import load_model\n"
-        f"m = load_model({str(ov_export)!r}, backend='openvino')\n"
-        "print(m.predict(['huggies size 4'])[0]['query_intent'].label)\n"
-        "print(sorted(k for k in ('torch', 'transformers', 'sentence_transformers') if k in sys.modules))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-2:] == ["brand_search", "[]"]
+    assert predict_in_fresh_process(ov_export, "openvino") == ["brand_search", "[]"]
 
 
 def test_wrong_folders_and_options_are_clear_errors(trained, ov_export, tmp_path, monkeypatch):  # noqa: F811
