@@ -20,11 +20,13 @@ Writes benchmarks/results/peers.{json,md} (--out elsewhere: a smoke run must not
 """
 
 import argparse
+import atexit
 import csv
 import importlib.util
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -329,6 +331,7 @@ def main() -> None:
 
     texts, source = (load_short_texts if args.short else load_texts)(args.texts)
     work = Path(tempfile.mkdtemp(prefix="mtst-bench-peers-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # the exports in it take hundreds of MB
     rows, skipped, reference_model = build_rows(args.model, work, calibration_texts(args.calibration_texts))
     for name, reason in skipped.items():
         print(f"skipped {name}: {reason}")

@@ -35,3 +35,12 @@ def test_the_behaviour_page_table_is_the_one_written_from_the_result_files():
     spec.loader.exec_module(module)
     current = module.section((ROOT / "behaviour" / "README.md").read_text())
     assert current == "\n".join(module.comparison()), "stale: run benchmarks/behaviour_tables.py"
+
+
+def test_the_peer_tables_in_the_performance_page_are_the_benchmark_s_own():
+    page = (ROOT / "docs" / "performance.md").read_text()
+    written = sorted((ROOT / "benchmarks" / "results").glob("peers*.md"))
+    assert len(written) >= 2
+    for result in written:
+        table = [line for line in result.read_text().splitlines() if line.startswith("|")]
+        assert table and "\n".join(table) in page, f"docs/performance.md lacks the table of {result.name}"
