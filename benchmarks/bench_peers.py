@@ -11,8 +11,8 @@ with the reason printed (the `bench` extra installs openvino and nncf).
 
 mtst rows: torch fp32, torch precision="auto" (with the embedding, and labels only), ONNX fp32, ONNX int8
 (dynamic) and int8-static, and mtst's own graph on OpenVINO (`mtst export --runtime openvino`): at the CPU
-plugin's default precision and NNCF static int8, as `mtst predict --backend openvino` runs them (one stream
-per core).
+plugin's default precision and NNCF static int8 (also labels only), as `mtst predict --backend openvino` runs
+them (one stream per core).
 Every row: texts/s (median of interleaved runs), x sentence-transformers, % of the matmul ceiling of its
 precision (benchmarks/ceilings.py), min cosine to mtst fp32, and each head's agreement with mtst fp32 (a
 peer's embedding goes through the model's heads when they read the base embedding; otherwise cosine only).
@@ -301,6 +301,12 @@ def add_mtst_openvino_rows(rows: dict, mtst_dir: Path, work: Path, calibration: 
             if quantize
             else f"OpenVINO CPU chose {runs_at}; {streams}",
         )
+    # What `mtst predict --backend openvino` runs: the graph compiled with the heads' outputs alone.
+    rows["mtst OpenVINO int8-static, labels only"] = (
+        lambda t, m=model: m.run(t, batch_size=BATCH, embeddings=False),
+        "int8",
+        "predict: heads only, no embedding",
+    )
 
 
 def heads_read_base_embedding(model) -> bool:

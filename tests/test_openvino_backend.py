@@ -159,6 +159,31 @@ def test_static_int8_quantises_the_tuned_branch_too(small_encoder_dir, tmp_path)
     assert "/blocks.0/output/dense/MatMul" in manifest["static"]["kept_in_float"]
 
 
+def test_predictions_run_without_the_base_branch_and_answer_the_same(small_encoder_dir, tmp_path):
+    """Labels alone (mtst predict) run a graph that drops the served embedding's blocks, with equal answers."""
+    import torch
+
+    from mtst.encoder import SentenceEncoder
+    from mtst.model import MultiTaskModel
+    from mtst.openvino_export import export_openvino
+
+    torch.manual_seed(0)
+    model = MultiTaskModel(SentenceEncoder(small_encoder_dir, device="cpu"))
+    model.encoder.add_tuned_branch(1)
+    with torch.no_grad():  # as if tuned: an exact copy of the top block would be merged with it on conversion
+        for weight in model.encoder.tuned.parameters():
+            weight.add_(0.01 * torch.randn_like(weight))
+    folder = export_openvino(model.save(tmp_path / "model"), tmp_path / "ov")
+    exported = OpenVinoModel.load(folder, inference_precision="f32")  # bf16 would round the two graphs apart
+    whole = {op.get_friendly_name() for op in exported.compiled.get_runtime_model().get_ops()}
+    labels = {op.get_friendly_name() for op in exported.compiled_labels.get_runtime_model().get_ops()}
+    assert len(labels) < len(whole)
+    both, alone = exported.run(texts()), exported.run(texts(), embeddings=False)
+    assert alone.embeddings is None
+    for name in model.tasks:
+        np.testing.assert_allclose(alone.probabilities[name], both.probabilities[name], atol=1e-5)
+
+
 def test_cli_predicts_with_the_openvino_backend(ov_export, tmp_path):
     texts_file = tmp_path / "in.txt"
     texts_file.write_text("huggies size 4\nHappy Friday everyone!\n")

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from mtst.errors import MtstError
-from mtst.onnx_backend import OPENVINO_FORMAT, OnnxModel
+from mtst.onnx_backend import EMBEDDINGS_OUTPUT, OPENVINO_FORMAT, OnnxModel
 
 MODEL_FILE = "model.xml"  # and model.bin beside it, its weights
 INSTALL_HINT = "pip install 'mtst[openvino]'"
@@ -86,20 +86,31 @@ class OpenVinoModel(OnnxModel):
         return cls(Path(directory), threads, streams, inference_precision)
 
     def open_graph(self, path: Path) -> None:
-        """Compile the model for the CPU; each thread that runs batches gets its own infer request."""
+        """Compile the model for the CPU, twice: whole, and with the heads' logits as its only outputs.
+
+        The second is what predictions run (`mtst predict`, /v1/predict without embeddings): OpenVINO drops
+        what no output needs, here the base branch that only the served embedding reads, as the torch backend
+        skips it. Each thread that runs batches gets its own infer request of each.
+        """
         ov = import_openvino()
         core = ov.Core()
         config = compile_config(self.threads * self.streams, self.streams, self.inference_precision)
         try:
-            self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+            model = core.read_model(str(path))
+            labels = [r for r in model.get_results() if r.get_output_tensor(0).get_any_name() != EMBEDDINGS_OUTPUT]
+            self.compiled = core.compile_model(model, "CPU", config)
+            self.compiled_labels = core.compile_model(ov.Model(labels, model.get_parameters(), "labels"), "CPU", config)
         except Exception as err:  # OpenVINO raises RuntimeError with its own message for broken files
             raise MtstError(f"could not load the OpenVINO model {path}: {err}") from err
         self._local = threading.local()  # an infer request runs one batch at a time: one per stream's thread
 
     def infer(self, outputs: list[str], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-        request = getattr(self._local, "request", None)
+        labels_only = EMBEDDINGS_OUTPUT not in outputs
+        key = "labels_request" if labels_only else "request"
+        request = getattr(self._local, key, None)
         if request is None:
-            request = self._local.request = self.compiled.create_infer_request()
+            request = (self.compiled_labels if labels_only else self.compiled).create_infer_request()
+            setattr(self._local, key, request)
         result = request.infer(feed)  # copies the outputs out of the request's own buffers
         return [result[name] for name in outputs]
 
