@@ -136,20 +136,28 @@ def test_static_int8_export_is_quantised_and_agrees_with_fp32(trained, ov_export
         assert np.mean(labels(ours)[name] == labels(reference)[name]) >= INT8_MIN_AGREEMENT, name
 
 
-def test_static_int8_quantises_the_tuned_branch_too(small_encoder_dir, tmp_path):
-    """A model with a tuned branch: its blocks (/blocks.N/) are quantised like the trunk's (/layer.N/)."""
+def model_with_a_tuned_block(small_encoder_dir):
+    """The tiny encoder with one tuned block on top, nudged: an exact copy of the top block would be merged with
+    it on conversion."""
     import torch
 
     from mtst.encoder import SentenceEncoder
     from mtst.model import MultiTaskModel
-    from mtst.openvino_export import export_openvino
 
     torch.manual_seed(0)
     model = MultiTaskModel(SentenceEncoder(small_encoder_dir, device="cpu"))
     model.encoder.add_tuned_branch(1)
-    with torch.no_grad():  # as if tuned: an exact copy of the top block would be merged with it on conversion
+    with torch.no_grad():
         for weight in model.encoder.tuned.parameters():
             weight.add_(0.01 * torch.randn_like(weight))
+    return model
+
+
+def test_static_int8_quantises_the_tuned_branch_too(small_encoder_dir, tmp_path):
+    """A model with a tuned branch: its blocks (/blocks.N/) are quantised like the trunk's (/layer.N/)."""
+    from mtst.openvino_export import export_openvino
+
+    model = model_with_a_tuned_block(small_encoder_dir)
     folder = export_openvino(model.save(tmp_path / "model"), tmp_path / "int8", quantize="int8-static")
     quantised = quantised_matmuls(folder)
     assert "/blocks.0/intermediate/dense/MatMul" in quantised and "/layer.2/intermediate/dense/MatMul" in quantised
@@ -161,18 +169,9 @@ def test_static_int8_quantises_the_tuned_branch_too(small_encoder_dir, tmp_path)
 
 def test_predictions_run_without_the_base_branch_and_answer_the_same(small_encoder_dir, tmp_path):
     """Labels alone (mtst predict) run a graph that drops the served embedding's blocks, with equal answers."""
-    import torch
-
-    from mtst.encoder import SentenceEncoder
-    from mtst.model import MultiTaskModel
     from mtst.openvino_export import export_openvino
 
-    torch.manual_seed(0)
-    model = MultiTaskModel(SentenceEncoder(small_encoder_dir, device="cpu"))
-    model.encoder.add_tuned_branch(1)
-    with torch.no_grad():  # as if tuned: an exact copy of the top block would be merged with it on conversion
-        for weight in model.encoder.tuned.parameters():
-            weight.add_(0.01 * torch.randn_like(weight))
+    model = model_with_a_tuned_block(small_encoder_dir)
     folder = export_openvino(model.save(tmp_path / "model"), tmp_path / "ov")
     exported = OpenVinoModel.load(folder, inference_precision="f32")  # bf16 would round the two graphs apart
     whole = {op.get_friendly_name() for op in exported.compiled.get_runtime_model().get_ops()}
