@@ -80,13 +80,13 @@ def load_model(
         try:
             if backend == "onnx":
                 from mtst.onnx_backend import OnnxModel
-            else:
-                from mtst.openvino_backend import OpenVinoModel
+
+                return OnnxModel.load(path, streams=1 if streams is None else streams)
+            from mtst.openvino_backend import OpenVinoModel
+
+            return OpenVinoModel.load(path, streams=streams)
         except ImportError as err:
             raise MtstError(f"the {backend} backend is not available: {err}") from err
-        if backend == "onnx":
-            return OnnxModel.load(path, streams=1 if streams is None else streams)
-        return OpenVinoModel.load(path, streams=streams)
     if backend != "torch":
         raise MtstError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     from mtst.model import MultiTaskModel

@@ -33,6 +33,8 @@ TOKENIZER_FILE = "tokenizer.json"
 INPUT_NAMES = ("input_ids", "attention_mask")
 EMBEDDINGS_OUTPUT = "embeddings"
 OPENVINO_FORMAT = "mtst-openvino"  # the same folder with an OpenVINO model instead (mtst.openvino_backend)
+# Each export format: its name in messages and the backend that opens it.
+EXPORT_FORMATS = {FORMAT: ("ONNX", "onnx"), OPENVINO_FORMAT: ("OpenVINO", "openvino")}
 
 
 def logits_output(task: str) -> str:
@@ -67,19 +69,18 @@ class OnnxModel:
     """An exported mtst model: one onnxruntime session computing embeddings and every head's logits.
 
     Subclasses run other runtimes' exports of the same graph (mtst.openvino_backend): they name their folder
-    format and graph file, and replace open_graph and infer.
+    format (EXPORT_FORMATS) and graph file, and replace open_graph and infer.
     """
 
     FORMAT = FORMAT
     MODEL_FILE = MODEL_FILE
-    KIND = "ONNX"  # in messages
-    BACKEND = "onnx"  # what describe() and load_model call it
 
     def __init__(self, folder: Path, threads: int | None = None, streams: int = 1) -> None:
         from tokenizers import Tokenizer
 
         if not folder.is_dir():
-            raise MtstError(f"{self.KIND} model folder {folder} does not exist; create one with `mtst export`")
+            kind = EXPORT_FORMATS[self.FORMAT][0]
+            raise MtstError(f"{kind} model folder {folder} does not exist; create one with `mtst export`")
         self.folder = folder
         self.manifest = read_manifest(folder, self.FORMAT)
         task_file = read_task_file(folder / TASKS_FILE)
@@ -199,11 +200,7 @@ class OnnxModel:
     def describe(self) -> dict:
         """What runs: the export's precision and the embedding it serves (recorded by `mtst export`)."""
         branches = self.manifest.get("branches", {"embedding": "base", "tuned_blocks": 0, "stsb": None})
-        return {"backend": self.BACKEND, "precision": self.quantize or "fp32", **branches}
-
-
-# Each export format: its name in messages and the backend that opens it (named when a folder meets the other one).
-EXPORT_FORMATS = {FORMAT: ("ONNX", "onnx"), OPENVINO_FORMAT: ("OpenVINO", "openvino")}
+        return {"backend": EXPORT_FORMATS[self.FORMAT][1], "precision": self.quantize or "fp32", **branches}
 
 
 def read_manifest(folder: Path, expected: str = FORMAT) -> dict:

@@ -56,8 +56,6 @@ class OpenVinoModel(OnnxModel):
 
     FORMAT = OPENVINO_FORMAT
     MODEL_FILE = MODEL_FILE
-    KIND = "OpenVINO"
-    BACKEND = "openvino"
 
     def __init__(
         self,
