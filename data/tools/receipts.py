@@ -4450,13 +4450,14 @@ _CUT_PARAMS = {
             "right_crop": 6,
             "no_items": 10,
             "no_totals": 12,
-            "total_line_lost": 14,
+            "total_line_lost": 20,
             "header_lost": 16,
         },
         keep_frac=(0.25, 0.85),
         frag_len=(2, 7),
         nohdr_max=0.6,
         blurry_cut=0.25,
+        header_only=0.25,
     ),
     True: dict(
         weights={
@@ -4473,6 +4474,7 @@ _CUT_PARAMS = {
         frag_len=(2, 9),
         nohdr_max=0.72,
         blurry_cut=0.27,
+        header_only=0.08,
     ),
 }
 
@@ -4555,7 +4557,8 @@ def _cut(lines: list, rng: random.Random, holdout: bool, modes=None) -> list:
         out = lines[start:end]
     elif mode in ("no_total", "head"):
         if mode == "head":
-            k = 0 if rng.random() < 0.08 else rng.randint(1, min(3, len(main)))
+            # k=0: only the store's header made it into the photo (a router must still call that a receipt)
+            k = 0 if rng.random() < P["header_only"] else rng.randint(1, min(3, len(main)))
         else:
             lo, hi = P["keep_frac"]
             k = max(1, min(len(main), round(len(main) * rng.uniform(lo, hi))))
