@@ -4450,14 +4450,13 @@ _CUT_PARAMS = {
             "right_crop": 6,
             "no_items": 10,
             "no_totals": 12,
-            "total_line_lost": 20,
+            "total_line_lost": 14,
             "header_lost": 16,
         },
         keep_frac=(0.25, 0.85),
         frag_len=(2, 7),
         nohdr_max=0.6,
         blurry_cut=0.25,
-        header_only=0.25,
     ),
     True: dict(
         weights={
@@ -4474,7 +4473,6 @@ _CUT_PARAMS = {
         frag_len=(2, 9),
         nohdr_max=0.72,
         blurry_cut=0.27,
-        header_only=0.08,
     ),
 }
 
@@ -4557,8 +4555,7 @@ def _cut(lines: list, rng: random.Random, holdout: bool, modes=None) -> list:
         out = lines[start:end]
     elif mode in ("no_total", "head"):
         if mode == "head":
-            # k=0: only the store's header made it into the photo (a router must still call that a receipt)
-            k = 0 if rng.random() < P["header_only"] else rng.randint(1, min(3, len(main)))
+            k = 0 if rng.random() < 0.08 else rng.randint(1, min(3, len(main)))
         else:
             lo, hi = P["keep_frac"]
             k = max(1, min(len(main), round(len(main) * rng.uniform(lo, hi))))
@@ -5220,6 +5217,38 @@ def generate_receipts(
         texts = [t for cell, q in sorted(_scaled(shares, counts[lab]).items()) for t in cands[lab][cell][:q]]
         random.Random(f"order|{seed}|{lab}").shuffle(texts)
         out += [{"text": t, "sentence_type": "receipt", "receipt_quality": lab} for t in texts]
+    return out
+
+
+def _snippet(rng: random.Random) -> list:
+    """The (text, kind) lines of one piece of a generated training receipt: its header alone (perhaps with
+    its first item), a few item lines, or its totals and payment alone."""
+    lines = _build(rng, False, size=rng.choice(_SIZES)).lines
+    if rng.random() < 0.45:
+        lines = _terse(lines, rng)
+    kinds = [k for _, k in lines]
+    items = [i for i, k in enumerate(kinds) if k in _ITEM_KINDS]
+    piece = rng.choice(("header", "items", "totals"))
+    if piece == "header":
+        return _trim(lines[: items[0] + (1 if rng.random() < 0.4 else 0)])
+    if piece == "items":
+        start = items[rng.randrange(len(items))]
+        return [ln for ln in lines[start : start + rng.randint(2, 4)] if ln[1] in _ITEM_KINDS]
+    return _trim(lines[items[-1] + 1 :])
+
+
+def receipt_snippets(n: int, seed: int) -> list[str]:
+    """n distinct snippets (_snippet) of two lines or more. For the router, which must call a piece of a
+    receipt a receipt; they carry no receipt_quality label, so they do not move that head's sense of length."""
+    rng = random.Random(f"snippets|{seed}")
+    out: list[str] = []
+    seen: set = set()
+    while len(out) < n:
+        text = _join([t for t, _ in _snippet(rng)])
+        key = _dedupe_key(text)
+        if len(text.split("\n")) >= 2 and key not in seen:
+            seen.add(key)
+            out.append(text)
     return out
 
 
