@@ -10,8 +10,7 @@ Deterministic: the same sources and seed give the same files, byte for byte.
 - Hand-written whole training receipts also come cut (incomplete) and blurred, by receipts.py's own cuts and noise.
 - More receipts come from receipts.py, every label sampled to the same length bands; the test split
   uses its held-out stores, items and noise ranges. Train also gets receipts longer than the encoder's
-  window (RECEIPTS_LONG), every label alike, for the default model's head-and-tail cut, and snippets of
-  receipts (RECEIPT_SNIPPETS: a header, a few items or the totals alone) labelled for the router only.
+  window (RECEIPTS_LONG), every label alike, for the default model's head-and-tail cut.
 - Every record gets text_kind: message, ocr_receipt or search_query.
 - A third of the training messages and queries also appear with one typo (two letters swapped).
 - No text twice, and no near-duplicate across splits (same up to case, punctuation, digits
@@ -35,20 +34,12 @@ RECEIPTS_TRAIN = {"good_quality": 400, "blurry": 400, "incomplete": 400}
 RECEIPTS_TEST = {"good_quality": 100, "blurry": 100, "incomplete": 100}
 RECEIPTS_LONG = {"good_quality": 60, "blurry": 60, "incomplete": 60}  # train only, MAX_TOKENS to LONG_TOKENS
 LONG_TOKENS = 900
-RECEIPT_SNIPPETS = 150  # train only: a receipt's header, items or totals alone, labelled for the router only
 FIELD_ORDER = ("text", "text_kind", "sentence_type", "receipt_quality", "query_intent")
 RECEIPT_SEPARATOR = "---"
 TYPO_FRACTION = 0.3  # training messages and queries that also appear once with a typo
 
 sys.path.insert(0, str(HERE))
-from receipts import (  # noqa: E402
-    MAX_TOKENS,
-    generate_receipts,
-    hand_written_variants,
-    length_band,
-    receipt_snippets,
-    token_counts,
-)
+from receipts import MAX_TOKENS, generate_receipts, hand_written_variants, length_band, token_counts  # noqa: E402
 
 
 def read_lines(path: Path) -> list[str]:
@@ -262,13 +253,6 @@ def main() -> None:
         if not split_keys(r["text"]) & (dev_keys | test_keys)
     ]
     train += receipt_variants(train, dev_keys | test_keys, random.Random(SEED + 4))
-    # Snippets of receipts (a header alone, a few items, the totals) are receipts to the router and to
-    # sentence_type; they carry no receipt_quality label, so that head's sense of length stays as it is.
-    train += [
-        {"text": t, "text_kind": "ocr_receipt", "sentence_type": "receipt"}
-        for t in receipt_snippets(RECEIPT_SNIPPETS, seed=SEED + 6)
-        if not split_keys(t) & (dev_keys | test_keys)
-    ]
     random.Random(SEED + 2).shuffle(train)
 
     OUT.mkdir(parents=True, exist_ok=True)
