@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo train test test-floors lint data audit bench reproduce clean browser behaviour
+.PHONY: install demo train test test-floors lint data audit bench reproduce app-studies clean browser behaviour
 
 install: $(VENV)/.installed
 
@@ -71,6 +71,14 @@ audit: install
 
 clean:
 	rm -rf models runs .pytest_cache .venv-floors
+
+# The default model's own figures (docs/results.md, README): bench_app.py scores models/default and heads
+# alone; bench_seeds.py retrains the config under seed 14 (about 15 minutes) to show how far the seed moves it.
+app-studies: models/default/tasks.json
+	$(BIN)/python benchmarks/bench_app.py
+	$(BIN)/python benchmarks/bench_seeds.py --seeds 13,14
+	$(BIN)/python benchmarks/behaviour_tables.py
+	$(BIN)/python benchmarks/collect_results.py
 
 # Speed and memory, measured side by side in one run (not timed tests).
 bench: install

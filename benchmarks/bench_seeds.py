@@ -1,0 +1,74 @@
+"""How much the default model moves when only its seed changes.
+
+Trains configs/app.yaml as it is but for `seed` (the seed sets the heads' initial weights and the order
+of the batches; the data and every other setting stay), and scores each model as bench_app.py does:
+macro-F1 on dev, test and the hard test texts, the share wrong at confidence >= 0.9, and the behavioural
+suite. The config's own seed is models/default when that folder exists (`make demo` trains it).
+Writes benchmarks/results/seeds.json.
+
+    .venv/bin/python benchmarks/bench_seeds.py [--seeds 13,14]   (about 12 minutes a seed on 2 cores)
+"""
+
+import time
+
+from bench_app import CONFIG, measure
+from common import ROOT, base_parser, run_folder, setup, write_results
+
+RECEIPT_CAPABILITIES = "receipt_"  # the behavioural capabilities of receipt_quality share this prefix
+
+
+def model_for_seed(seed: int):
+    """models/default for the config's own seed, else a run trained here (kept and reused by its config)."""
+    from mtst.config import load_config
+    from mtst.training import train
+
+    config = load_config(CONFIG)
+    default = ROOT / "models" / "default"
+    if seed == config.seed and (default / "tasks.json").is_file():
+        return default
+    config = config.model_copy(update={"seed": seed})
+    folder = run_folder(f"app-seed{seed}", config.model_dump(mode="json"))
+    if not (folder / "tasks.json").is_file():
+        train(config, folder, quiet=True)
+    return folder
+
+
+def table(runs: dict, tasks: list[str]) -> str:
+    head = " / ".join(tasks)
+    lines = [
+        f"| seed | dev macro-F1 ({head}) | test macro-F1 | hard test macro-F1 | wrong at p ≥ 0.9 (test) "
+        "| capabilities ≥ 90% | receipt capabilities: lowest / mean pass rate |",
+        "|---|---|---|---|---|---|---|",
+    ]
+
+    def f1(run, split):
+        return " / ".join(f"{run[f'{split}_macro_f1'][t]:.3f}" for t in tasks)
+
+    for seed, run in runs.items():
+        wrong = " / ".join(f"{run['test_wrong_at_0.9'][t]:.1%}" for t in tasks)
+        b = run["behaviour"]
+        receipts = [rate for name, rate in b["by_capability"].items() if name.startswith(RECEIPT_CAPABILITIES)]
+        lines.append(
+            f"| {seed} | {f1(run, 'dev')} | {f1(run, 'test')} | {f1(run, 'hard_test')} | {wrong} "
+            f"| {b['passing']} of {b['capabilities']} | {min(receipts):.3f} / {sum(receipts) / len(receipts):.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = base_parser(__doc__)
+    parser.add_argument("--seeds", default="13,14", help="comma-separated seeds")
+    args = parser.parse_args()
+    info = setup(args)
+    began = time.time()
+    runs, tasks = {}, []
+    for seed in (int(s) for s in args.seeds.split(",")):
+        folder = model_for_seed(seed)
+        runs[seed], tasks, _ = measure(folder, f"seed {seed}")
+        runs[seed]["model"] = str(folder.relative_to(ROOT))
+    tables = {"The default config under other seeds (same data, same settings)": table(runs, tasks)}
+    write_results("seeds", info, {"tasks": tasks, "runs": runs}, tables, began)
+
+
+if __name__ == "__main__":
+    main()
