@@ -26,6 +26,7 @@ from mtst.outputs import Outputs, Prediction, check_tasks, predict_with, to_pred
 from mtst.precision import settle_auto_precision
 from mtst.routing import Given, check_applies_when
 from mtst.tasks import DEFAULT_TASKS, TaskFile, TaskSpec, read_task_file, write_task_file
+from mtst.truncation import head_tail_split
 
 log = logging.getLogger("mtst")
 
@@ -289,9 +290,9 @@ def truncation_card(encoder: SentenceEncoder) -> list[str]:
     """A longer text keeps its head and its tail here; sentence-transformers, loading this folder, keeps the head."""
     if encoder.truncation == "head":
         return []
+    head, tail = head_tail_split(encoder.max_length)
     return [
-        f"A text longer than {encoder.max_length} tokens keeps its first {encoder.max_length * 3 // 8} and last "
-        f"{encoder.max_length - encoder.max_length * 3 // 8} "
+        f"A text longer than {encoder.max_length} tokens keeps its first {head} and last {tail} "
         "(a long receipt keeps its header and its total); sentence-transformers, loading this folder, keeps the "
         "first ones only, so its embeddings of such texts differ from mtst's."
     ]

@@ -3,6 +3,12 @@
 TRUNCATIONS = ("head", "head_tail")
 
 
+def head_tail_split(max_length: int) -> tuple[int, int]:
+    """How many tokens head_tail keeps from the start and from the end of a longer text (see truncate)."""
+    head = max_length * 3 // 8
+    return head, max_length - head
+
+
 def truncate(ids: list[int], max_length: int, how: str = "head") -> list[int]:
     """One text's token ids ([CLS] ... [SEP]) cut to max_length, [CLS] and [SEP] kept.
 
@@ -19,5 +25,5 @@ def truncate(ids: list[int], max_length: int, how: str = "head") -> list[int]:
         return ids[: max_length - 1] + ids[-1:]
     if how != "head_tail":
         raise ValueError(f"unknown truncation {how!r}; choose one of {', '.join(TRUNCATIONS)}")
-    head = max_length * 3 // 8
-    return ids[:head] + ids[len(ids) - (max_length - head) :]
+    head, tail = head_tail_split(max_length)
+    return ids[:head] + ids[len(ids) - tail :]
