@@ -72,6 +72,16 @@ def test_good_receipts_are_whole_and_incomplete_ones_are_not(holdout):
         assert not {"H", "I", "T"} <= kinds or not prices, "\n".join(text for text, _ in lines)
 
 
+def test_receipt_snippets_are_pieces_never_whole_receipts():
+    rng = random.Random(5)
+    for _ in range(200):
+        lines = receipts._snippet(rng)
+        assert not {"H", "I", "T"} <= {kind for text, kind in lines if text.strip()}, "\n".join(t for t, _ in lines)
+    snippets = receipts.receipt_snippets(40, seed=1)
+    assert snippets == receipts.receipt_snippets(40, seed=1) and len(set(snippets)) == 40
+    assert all(len(text.splitlines()) >= 2 for text in snippets)
+
+
 def test_a_hand_written_receipt_is_read_line_by_line_and_comes_cut_and_blurred():
     text = "\n".join(
         [
@@ -134,6 +144,19 @@ def test_no_text_is_in_two_shipped_splits_up_to_case_punctuation_digits_and_spac
     assert not splits["train"] & splits["dev"]
     assert not splits["train"] & splits["test"]
     assert not splits["dev"] & splits["test"]
+
+
+def test_no_training_text_near_duplicates_a_behavioural_suite_text():
+    """The suite must judge texts the model never trained on: none of its texts, up to case, punctuation,
+    digits, spacing or a swapped brand, is in the shipped training split."""
+    import json
+
+    suite = build_app_data.suite_texts(build_app_data.SUITE)
+    assert len(suite) > 400 and "huggies size 4" in suite  # cases, variants and bases are all read
+    suite_keys = {k for t in suite for k in build_app_data.split_keys(t)}
+    lines = (TOOLS.parent / "app" / "train.jsonl").read_text().splitlines()
+    near = [t for t in (json.loads(line)["text"] for line in lines) if build_app_data.split_keys(t) & suite_keys]
+    assert not near, near[:5]
 
 
 def test_a_typo_swaps_two_neighbouring_letters_of_one_word_and_keeps_the_labels():

@@ -7,14 +7,17 @@ Deterministic: the same sources and seed give the same files, byte for byte.
 - data/sources/train/: messages, queries and receipts written for training; split into train and dev.
 - data/sources/test/: messages, queries and receipts written apart, in other words and situations.
 - data/sources/train_only/: texts for training only; they join train after the split, so dev stays as it was.
-- Hand-written whole training receipts also come cut (incomplete) and blurred, by receipts.py's own cuts and noise.
+- Hand-written whole training receipts also come without their header, without their total (incomplete) and
+  blurred, by receipts.py's own cuts and noise.
 - More receipts come from receipts.py, every label sampled to the same length bands; the test split
   uses its held-out stores, items and noise ranges. Train also gets receipts longer than the encoder's
-  window (RECEIPTS_LONG), every label alike, for the default model's head-and-tail cut.
+  window (RECEIPTS_LONG), every label alike, for the default model's head-and-tail cut, and snippets of
+  receipts (RECEIPT_SNIPPETS: a header, a few items or the totals alone) labelled for the router only.
 - Every record gets text_kind: message, ocr_receipt or search_query.
 - A third of the training messages and queries also appear with one typo (two letters swapped).
 - No text twice, and no near-duplicate across splits (same up to case, punctuation, digits
-  or a swapped brand): a training text that collides with a test text is dropped from training.
+  or a swapped brand): a training text that collides with a test text, or with a text of the behavioural
+  suite (behaviour/app, read for this only), is dropped from training.
 """
 
 import json
@@ -28,18 +31,27 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 SOURCES = ROOT / "data" / "sources"
 OUT = ROOT / "data" / "app"
+SUITE = ROOT / "behaviour" / "app"  # read only to keep its texts out of training
 SEED = 20261127
 DEV_FRACTION = 0.15
 RECEIPTS_TRAIN = {"good_quality": 400, "blurry": 400, "incomplete": 400}
 RECEIPTS_TEST = {"good_quality": 100, "blurry": 100, "incomplete": 100}
 RECEIPTS_LONG = {"good_quality": 60, "blurry": 60, "incomplete": 60}  # train only, MAX_TOKENS to LONG_TOKENS
 LONG_TOKENS = 900
+RECEIPT_SNIPPETS = 150  # train only: a receipt's header, items or totals alone, labelled for the router only
 FIELD_ORDER = ("text", "text_kind", "sentence_type", "receipt_quality", "query_intent")
 RECEIPT_SEPARATOR = "---"
 TYPO_FRACTION = 0.3  # training messages and queries that also appear once with a typo
 
 sys.path.insert(0, str(HERE))
-from receipts import MAX_TOKENS, generate_receipts, hand_written_variants, length_band, token_counts  # noqa: E402
+from receipts import (  # noqa: E402
+    MAX_TOKENS,
+    generate_receipts,
+    hand_written_variants,
+    length_band,
+    receipt_snippets,
+    token_counts,
+)
 
 
 def read_lines(path: Path) -> list[str]:
@@ -103,6 +115,27 @@ def generated_receipts(counts: dict[str, int], seed: int, holdout: bool = False,
     for record, n_tokens in zip(records, lengths, strict=True):
         record["_band"] = "{}-{}".format(*length_band(record["text"], n_tokens))
     return records
+
+
+def suite_texts(folder: Path) -> list[str]:
+    """Every text written in the behavioural suite's YAML files: cases, their variants and shared bases."""
+    import yaml
+
+    found: list[str] = []
+
+    def walk(node, key=None) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, k)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, key)
+        elif isinstance(node, str) and key in ("text", "variants", "cases"):
+            found.append(node)
+
+    for path in sorted(folder.glob("*.yaml")):
+        walk(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return found
 
 
 def brand_pattern() -> re.Pattern:
@@ -253,7 +286,20 @@ def main() -> None:
         if not split_keys(r["text"]) & (dev_keys | test_keys)
     ]
     train += receipt_variants(train, dev_keys | test_keys, random.Random(SEED + 4))
+    # Snippets of receipts (a header alone, a few items, the totals) are receipts to the router and to
+    # sentence_type; they carry no receipt_quality label, so that head's sense of length stays as it is.
+    train += [
+        {"text": t, "text_kind": "ocr_receipt", "sentence_type": "receipt"}
+        for t in receipt_snippets(RECEIPT_SNIPPETS, seed=SEED + 6)
+        if not split_keys(t) & (dev_keys | test_keys)
+    ]
     random.Random(SEED + 2).shuffle(train)
+    # The behavioural suite judges the model on texts it never trained on: a training text that near-duplicates
+    # one of its texts (a common query, a real store's name) is dropped, as for dev and test.
+    suite_keys = {k for t in suite_texts(SUITE) for k in split_keys(t)}
+    in_suite = [r for r in train if split_keys(r["text"]) & suite_keys]
+    train = [r for r in train if not split_keys(r["text"]) & suite_keys]
+    print(f"dropped {len(in_suite)} training texts near-duplicating behavioural suite texts")
 
     OUT.mkdir(parents=True, exist_ok=True)
     for name, split in (("train", train), ("dev", dev), ("test", test)):

@@ -5220,6 +5220,38 @@ def generate_receipts(
     return out
 
 
+def _snippet(rng: random.Random) -> list:
+    """The (text, kind) lines of one piece of a generated training receipt: its header alone (perhaps with
+    its first item), a few item lines, or its totals and payment alone."""
+    lines = _build(rng, False, size=rng.choice(_SIZES)).lines
+    if rng.random() < 0.45:
+        lines = _terse(lines, rng)
+    kinds = [k for _, k in lines]
+    items = [i for i, k in enumerate(kinds) if k in _ITEM_KINDS]
+    piece = rng.choice(("header", "items", "totals"))
+    if piece == "header":
+        return _trim(lines[: items[0] + (1 if rng.random() < 0.4 else 0)])
+    if piece == "items":
+        start = items[rng.randrange(len(items))]
+        return [ln for ln in lines[start : start + rng.randint(2, 4)] if ln[1] in _ITEM_KINDS]
+    return _trim(lines[items[-1] + 1 :])
+
+
+def receipt_snippets(n: int, seed: int) -> list[str]:
+    """n distinct snippets (_snippet) of two lines or more. For the router, which must call a piece of a
+    receipt a receipt; they carry no receipt_quality label, so they do not move that head's sense of length."""
+    rng = random.Random(f"snippets|{seed}")
+    out: list[str] = []
+    seen: set = set()
+    while len(out) < n:
+        text = _join([t for t, _ in _snippet(rng)])
+        key = _dedupe_key(text)
+        if len(text.split("\n")) >= 2 and key not in seen:
+            seen.add(key)
+            out.append(text)
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Hand-written whole receipts, cut and blurred like the generator's own.
 # ---------------------------------------------------------------------------
@@ -5291,17 +5323,18 @@ def tag_lines(text: str) -> list | None:
     return list(zip(texts, kinds, strict=True))
 
 
-# Cuts that keep most of a receipt and take away one part: header, total or items.
-_ONE_PART_CUTS = ("header_lost", "total_line_lost", "no_items")
+# A hand-written whole receipt also comes without its header and without its total: the same layout on both
+# sides of the line between good_quality and incomplete, the cases a whole-looking receipt is most often wrong on.
+_MINIMAL_PAIR_CUTS = ("header_lost", "total_line_lost")
 
 
 def hand_written_variants(text: str, rng: random.Random) -> list[dict]:
-    """From one hand-written whole receipt: two incomplete copies (one missing a single part, one cut as
-    the generator cuts) and one blurry copy, so that its layout is seen whole, cut and blurred."""
+    """From one hand-written whole receipt: two incomplete copies (one without its header, one without its
+    total line) and one blurry copy, so that its layout is seen whole, on both sides of complete, and blurred."""
     lines = tag_lines(text)
     if lines is None:
         return []
-    incomplete = {_join([t for t, _ in _cut(lines, rng, False, modes=modes)]) for modes in (_ONE_PART_CUTS, None)}
+    incomplete = {_join([t for t, _ in _cut(lines, rng, False, modes=(mode,))]) for mode in _MINIMAL_PAIR_CUTS}
     blurry = _ocr_noise([t for t, _ in lines], rng, False)
     return [{"text": t, "receipt_quality": "incomplete"} for t in sorted(incomplete) if t.strip()] + [
         {"text": blurry, "receipt_quality": "blurry"}
