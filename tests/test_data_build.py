@@ -152,11 +152,21 @@ def test_no_training_text_near_duplicates_a_behavioural_suite_text():
     import json
 
     suite = build_app_data.suite_texts(build_app_data.SUITE)
-    assert len(suite) > 400 and "huggies size 4" in suite  # cases, variants and bases are all read
+    # Cases written as strings and as mappings, their variants, and shared bases are all read.
+    assert {"huggies size 4", "gain coupon"} <= set(suite)
+    assert any(t.startswith("CITY CENTER PARKING GARAGE\n") for t in suite)  # a receipt only in `bases`
     suite_keys = {k for t in suite for k in build_app_data.split_keys(t)}
     lines = (TOOLS.parent / "app" / "train.jsonl").read_text().splitlines()
     near = [t for t in (json.loads(line)["text"] for line in lines) if build_app_data.split_keys(t) & suite_keys]
     assert not near, near[:5]
+
+
+def test_no_text_is_twice_in_the_training_split():
+    import json
+
+    lines = (TOOLS.parent / "app" / "train.jsonl").read_text().splitlines()
+    keys = [build_app_data.exact_key(json.loads(line)["text"]) for line in lines]
+    assert len(keys) == len(set(keys))
 
 
 def test_a_typo_swaps_two_neighbouring_letters_of_one_word_and_keeps_the_labels():

@@ -300,6 +300,10 @@ def main() -> None:
     in_suite = [r for r in train if split_keys(r["text"]) & suite_keys]
     train = [r for r in train if not split_keys(r["text"]) & suite_keys]
     print(f"dropped {len(in_suite)} training texts near-duplicating behavioural suite texts")
+    # Texts added after the split (train_only, long receipts, snippets) may repeat a training text: one copy each.
+    unique = dedupe(train)
+    print(f"dropped {len(train) - len(unique)} training texts that repeat an earlier one")
+    train = unique
 
     OUT.mkdir(parents=True, exist_ok=True)
     for name, split in (("train", train), ("dev", dev), ("test", test)):
