@@ -17,7 +17,7 @@ Deterministic: the same sources and seed give the same files, byte for byte.
 - A third of the training messages and queries also appear with one typo (two letters swapped).
 - No text twice, and no near-duplicate across splits (same up to case, punctuation, digits
   or a swapped brand): a training text that collides with a test text, or with a text of the behavioural
-  suite (behaviour/app, read for this only), is dropped from training.
+  suite (behaviour/app, read with mtst's loader for this only), is dropped from training.
 """
 
 import json
@@ -118,24 +118,11 @@ def generated_receipts(counts: dict[str, int], seed: int, holdout: bool = False,
 
 
 def suite_texts(folder: Path) -> list[str]:
-    """Every text written in the behavioural suite's YAML files: cases, their variants and shared bases."""
-    import yaml
+    """Every text the behavioural suite checks, as mtst's own loader reads it: cases, variants, shared bases
+    and the texts its perturbations make."""
+    from mtst.behaviour import load_suite
 
-    found: list[str] = []
-
-    def walk(node, key=None) -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                walk(v, k)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item, key)
-        elif isinstance(node, str) and key in ("text", "variants", "cases"):
-            found.append(node)
-
-    for path in sorted(folder.glob("*.yaml")):
-        walk(yaml.safe_load(path.read_text(encoding="utf-8")))
-    return found
+    return [check.text for capability in load_suite(folder) for case in capability.cases for check in case.checks]
 
 
 def brand_pattern() -> re.Pattern:
@@ -297,9 +284,9 @@ def main() -> None:
     # The behavioural suite judges the model on texts it never trained on: a training text that near-duplicates
     # one of its texts (a common query, a real store's name) is dropped, as for dev and test.
     suite_keys = {k for t in suite_texts(SUITE) for k in split_keys(t)}
-    in_suite = [r for r in train if split_keys(r["text"]) & suite_keys]
-    train = [r for r in train if not split_keys(r["text"]) & suite_keys]
-    print(f"dropped {len(in_suite)} training texts near-duplicating behavioural suite texts")
+    unseen = [r for r in train if not split_keys(r["text"]) & suite_keys]
+    print(f"dropped {len(train) - len(unseen)} training texts near-duplicating behavioural suite texts")
+    train = unseen
     # Texts added after the split (train_only, long receipts, snippets) may repeat a training text: one copy each.
     unique = dedupe(train)
     print(f"dropped {len(train) - len(unique)} training texts that repeat an earlier one")
