@@ -113,6 +113,44 @@ def test_a_hand_written_receipt_is_read_line_by_line_and_comes_cut_and_blurred()
     assert receipts.tag_lines("no prices here\njust words") is None  # nothing to read as items: left alone
 
 
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("REI Co-op\nTent 199.00\nTOTAL 199.00", "HIT"),  # "op" is an operator word, not this store's name
+        ("Blossom Lane Flowers\nRoses 24.00\nTotal 24.00", "HIT"),
+        ("TOTAL WINE & MORE\nMerlot 12.99\nTOTAL 12.99", "HIT"),  # a store's name, not a total printed first
+        ("TOTAL DUE 58.70\nCAFE ROMA\nPasta 58.70", "THI"),  # a total printed first stays one
+        ("PIZZA PLACE\nLarge pie 18.00\nOrder Total 19.40", "HIT"),
+        ("GAS N GO\nUnleaded 40.00\nFUEL TOTAL 40.00\nSnacks 3.50\n 43.50 TOTAL PURCHASE", "HITIT"),
+        ("TIFFIN HOUSE\nThali 700.00\nNet Total 756.00", "HIT"),
+    ],
+)
+def test_store_names_and_totals_are_told_apart_on_hand_written_receipts(text, kinds):
+    assert "".join(kind for _, kind in receipts.tag_lines(text)) == kinds
+
+
+def test_no_incomplete_copy_of_a_hand_written_receipt_still_shows_its_store_and_a_total():
+    """A restaurant check's tip guide prints totals of its own: the copy without the total line would still
+    show one, so it is not made (labelled incomplete, it would teach that a whole check is cut)."""
+    text = "\n".join(
+        [
+            "BLUE DOOR BISTRO",
+            "Table 4  Server: Ana",
+            "Steak frites    28.00",
+            "Salad           12.00",
+            "Subtotal        40.00",
+            "Tax              3.20",
+            "Total:          43.20",
+            "18% Tip = 7.78  (Total 50.98)",
+            "20% Tip = 8.64  (Total 51.84)",
+        ]
+    )
+    made = [v for seed in range(20) for v in receipts.hand_written_variants(text, random.Random(seed))]
+    incomplete = [v["text"].split("\n") for v in made if v["receipt_quality"] == "incomplete"]
+    assert incomplete  # the copy without its header is still made
+    assert all("BLUE DOOR BISTRO" not in lines for lines in incomplete)
+
+
 def test_hand_written_receipts_and_text_kind(tmp_path):
     folder = tmp_path / "receipts"
     folder.mkdir()
@@ -155,10 +193,20 @@ def test_no_training_text_near_duplicates_a_behavioural_suite_text():
     # Cases written as strings and as mappings, their variants, and shared bases are all read.
     assert {"huggies size 4", "gain coupon"} <= set(suite)
     assert any(t.startswith("CITY CENTER PARKING GARAGE\n") for t in suite)  # a receipt only in `bases`
-    suite_keys = {k for t in suite for k in build_app_data.split_keys(t)}
+    suite_keys = build_app_data.guard_keys(suite)
     lines = (TOOLS.parent / "app" / "train.jsonl").read_text().splitlines()
-    near = [t for t in (json.loads(line)["text"] for line in lines) if build_app_data.split_keys(t) & suite_keys]
+    train = [json.loads(line)["text"] for line in lines]
+    near = [t for t in train if build_app_data.split_keys(t) & suite_keys]
     assert not near, near[:5]
+    # A bare brand in the suite ("target") rules out that name, not every bare brand in training.
+    assert "target" in {t.lower() for t in suite} and "target" not in {t.lower() for t in train}
+    assert {"costco", "kroger"} <= set(train)
+
+
+def test_a_bare_brand_guards_its_own_name_only():
+    assert build_app_data.near_key("Target") == build_app_data.near_key("costco") == ""
+    assert build_app_data.guard_keys(["Target"]) == {"target"}
+    assert build_app_data.near_key("target coupons") == build_app_data.near_key("Costco coupons!")
 
 
 def test_no_text_is_twice_in_the_training_split():

@@ -134,9 +134,9 @@ BRANDS = brand_pattern()
 
 
 def near_key(text: str) -> str:
-    """Equal keys: the same text up to case, punctuation, digits or a swapped brand."""
-    t = BRANDS.sub(" BRAND ", text.lower())
-    t = re.sub(r"[^a-z ]+", " ", t.replace("BRAND", "\x00").lower()).replace("\x00", "brand")
+    """Equal keys: the same text up to case, punctuation, digits or a swapped brand (a known brand is
+    erased, so a text that is only a brand has an empty key: is_bare)."""
+    t = re.sub(r"[^a-z ]+", " ", BRANDS.sub(" ", text.lower()))
     t = re.sub(r"\b(brand\s*)+", "brand ", t)
     return "".join(t.split())  # spacing ignored too: "bogo chips" and "bogochips" are one text
 
@@ -145,6 +145,18 @@ def split_keys(text: str) -> set[str]:
     """Keys under which two splits may not share a text: its near_key, and its letters alone (which
     also catches a brand written without its space, "dollartree", that the brand list does not know)."""
     return {near_key(text), re.sub(r"[^a-z]", "", text.lower())}
+
+
+def is_bare(key: str) -> bool:
+    """A near_key of a text that is only a brand name: every bare brand shares it."""
+    return not key.replace("brand", "")
+
+
+def guard_keys(texts: list[str]) -> set[str]:
+    """The split_keys that texts hold against another split, less the bare-name near_key: a bare brand
+    ("tide") would otherwise rule out every bare brand in training ("costco"); its letters key still
+    rules out the same name."""
+    return {k for t in texts for k in split_keys(t) if not is_bare(k)}
 
 
 def exact_key(text: str) -> str:
@@ -240,11 +252,9 @@ def main() -> None:
 
     # Near-duplicates across splits: drop the training copy, except for bare names (a test query
     # that is only a brand would collide with every bare brand in training; the test copy goes).
-    test_keys = {k for r in test for k in split_keys(r["text"])}
-    bare = {k for k in test_keys if not k.replace("brand", "")}
-    dropped_test = [r for r in test if near_key(r["text"]) in bare]
-    test = [r for r in test if near_key(r["text"]) not in bare]
-    test_keys -= bare
+    test_keys = guard_keys([r["text"] for r in test])  # a dropped bare name's letters key still holds
+    dropped_test = [r for r in test if is_bare(near_key(r["text"]))]
+    test = [r for r in test if not is_bare(near_key(r["text"]))]
     kept = [r for r in pool if not split_keys(r["text"]) & test_keys]
     print(
         f"dropped {len(pool) - len(kept)} training texts near-duplicating test texts, "
@@ -252,7 +262,7 @@ def main() -> None:
     )
 
     train, dev = stratified_split(kept, DEV_FRACTION, rng)
-    dev_keys = {k for r in dev for k in split_keys(r["text"])}
+    dev_keys = guard_keys([r["text"] for r in dev])
     train = [r for r in train if not split_keys(r["text"]) & dev_keys]
     for split in (train, dev):
         rng.shuffle(split)
@@ -283,7 +293,7 @@ def main() -> None:
     random.Random(SEED + 2).shuffle(train)
     # The behavioural suite judges the model on texts it never trained on: a training text that near-duplicates
     # one of its texts (a common query, a real store's name) is dropped, as for dev and test.
-    suite_keys = {k for t in suite_texts(SUITE) for k in split_keys(t)}
+    suite_keys = guard_keys(suite_texts(SUITE))
     unseen = [r for r in train if not split_keys(r["text"]) & suite_keys]
     print(f"dropped {len(train) - len(unseen)} training texts near-duplicating behavioural suite texts")
     train = unseen

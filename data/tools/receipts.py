@@ -5260,9 +5260,14 @@ _PRICE_AT_END = re.compile(r"-?\$?\d{1,5}[.,]\d{2}(\s*[A-Z]{1,2})?\s*$")
 _ONLY_PRICE = re.compile(r"^\s*-?\$?\d{1,5}[.,]\d{2}(\s*[A-Z]{1,2})?\s*$")
 _TOTAL_WORDS = re.compile(
     r"^\W*(grand\s+)?total\b(?!\s*(savings|saved|items?|number|qty|discount|tax))"
-    r"|\b(amount|balance|total)\s+(due|paid|to pay)\b|^\W*amount\b",
+    r"|\b(amount|balance|total)\s+(due|paid|to pay)\b|^\W*amount\b"
+    r"|\b(order|net|fuel|sale|purchase|invoice|bill|check)\s+total\b|\btotal\s+(purchase|sale|charged?)\b",
     re.IGNORECASE,
 )
+# A total still in sight: "total" next to an amount ("(Total $65.83)" on a tip guide, "67.76 TOTAL"), not
+# "COLGATE TOTAL 4.8OZ"; a subtotal line is not one.
+_SUBTOTAL = re.compile(r"\bsub\s*-?\s*total\b|\bsous-total\b", re.IGNORECASE)
+_SHOWS_TOTAL = re.compile(r"\btotal\b[\s:$€£₹]{0,4}\d+[.,]\d{2}\b|\d[.,]\d{2}\s*total\b", re.IGNORECASE)
 _SUM_WORDS = re.compile(r"\bsub\s*-?\s*total\b|\btip\b|\bgratuity\b|\bbase amount\b|\bservice charge\b", re.I)
 _TAX_WORDS = re.compile(r"\btax\b|\bhst\b|\bgst\b|\bvat\b", re.IGNORECASE)
 _COUNT_WORDS = re.compile(r"\bitems?\s+sold\b|#\s*items\b|\bnumber of items\b|\bsaved\b|\bsavings\b", re.I)
@@ -5272,6 +5277,7 @@ _PAY_WORDS = re.compile(
     re.IGNORECASE,
 )
 _DISCOUNT_WORDS = re.compile(r"\b(coupon|discount|promo|off|markdown|instant savings)\b|-\$?\d", re.I)
+_DATE_OR_TIME = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\b\d{1,2}:\d{2}\b")
 _META_WORDS = re.compile(
     r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\b\d{1,2}:\d{2}\b|\b(reg(ister)?|cashier|server|table|check|order|trans|"
     r"lane|guests?|tid|mid|op|ticket|pump)\b",
@@ -5293,13 +5299,16 @@ def tag_lines(text: str) -> list | None:
     """A hand-written receipt's lines with the generator's line kinds, read from their words (None when it
     has no header, item or total to find): the cuts and the OCR noise above then apply to it as they are."""
     texts = text.split("\n")
+    first = next((i for i, line in enumerate(texts) if line.strip()), 0)
     kinds: list = []
-    for line in texts:
+    for i, line in enumerate(texts):
         priced = bool(_PRICE_AT_END.search(line))
         role = next(
             (kind for kind, words, needs_price in _LINE_ROLES if (priced or not needs_price) and words.search(line)),
             None,
         )
+        if i == first and role == "T" and not re.search(r"\d", line):
+            role = None  # a store's name on top ("TOTAL WINE & MORE"), not a total printed first
         if not line.strip():
             kinds.append("B")
         elif role:
@@ -5316,6 +5325,8 @@ def tag_lines(text: str) -> list | None:
         if kind is None:
             if items[0] < i < items[-1]:
                 kinds[i] = "J"
+            elif i == first and i < items[0] and not _DATE_OR_TIME.search(texts[i]):
+                kinds[i] = "H"  # the top line names the store, whatever its words ("REI Co-op", "Blossom Lane")
             else:
                 kinds[i] = "M" if _META_WORDS.search(texts[i]) else ("H" if i < items[0] else "F")
     if "H" not in kinds or "T" not in kinds:
@@ -5328,6 +5339,15 @@ def tag_lines(text: str) -> list | None:
 _MINIMAL_PAIR_CUTS = ("header_lost", "total_line_lost")
 
 
+def _still_whole(cut: str, lines: list) -> bool:
+    """Whether a cut copy still shows its header's top line and a total: the line tagging missed a part, and
+    the copy would be a whole receipt labelled incomplete."""
+    top = next(t for t, k in lines if k != "B")
+    shows_top = top in cut.split("\n") and lines[[t for t, _ in lines].index(top)][1] == "H"
+    shows_total = any(_SHOWS_TOTAL.search(_SUBTOTAL.sub("", ln)) for ln in cut.split("\n"))
+    return shows_top and shows_total
+
+
 def hand_written_variants(text: str, rng: random.Random) -> list[dict]:
     """From one hand-written whole receipt: two incomplete copies (one without its header, one without its
     total line) and one blurry copy, so that its layout is seen whole, on both sides of complete, and blurred."""
@@ -5335,6 +5355,7 @@ def hand_written_variants(text: str, rng: random.Random) -> list[dict]:
     if lines is None:
         return []
     incomplete = {_join([t for t, _ in _cut(lines, rng, False, modes=(mode,))]) for mode in _MINIMAL_PAIR_CUTS}
+    incomplete = {t for t in incomplete if not _still_whole(t, lines)}
     blurry = _ocr_noise([t for t, _ in lines], rng, False)
     return [{"text": t, "receipt_quality": "incomplete"} for t in sorted(incomplete) if t.strip()] + [
         {"text": blurry, "receipt_quality": "blurry"}
