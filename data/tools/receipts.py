@@ -5334,30 +5334,35 @@ def tag_lines(text: str) -> list | None:
     return list(zip(texts, kinds, strict=True))
 
 
-# A hand-written whole receipt also comes without its header and without its total: the same layout on both
-# sides of the line between good_quality and incomplete, the cases a whole-looking receipt is most often wrong on.
-_MINIMAL_PAIR_CUTS = ("header_lost", "total_line_lost")
+# A hand-written whole receipt also comes without its header, without its items and without its total (the
+# three parts the labelling guide names): the same layout on both sides of the line between good_quality and
+# incomplete.
+_MINIMAL_PAIR_CUTS = ("header_lost", "no_items", "total_line_lost")
 
 
-def _still_whole(cut: str, lines: list) -> bool:
-    """Whether a cut copy still shows its header's top line and a total: the line tagging missed a part, and
-    the copy would be a whole receipt labelled incomplete."""
-    top = next(t for t, k in lines if k != "B")
-    shows_top = top in cut.split("\n") and lines[[t for t, _ in lines].index(top)][1] == "H"
-    shows_total = any(_SHOWS_TOTAL.search(_SUBTOTAL.sub("", ln)) for ln in cut.split("\n"))
-    return shows_top and shows_total
+def _cut_copy(lines: list, rng: random.Random, mode: str) -> str | None:
+    """One of the minimal pair's cut copies, or None where the line tagging missed the part the cut takes
+    (the copy would still show its store's top line or a total: a whole receipt labelled incomplete)."""
+    kept = [t for t, _ in _cut(lines, rng, False, modes=(mode,))]
+    top, top_kind = next((t, k) for t, k in lines if k != "B")
+    if mode == "header_lost" and top_kind == "H" and top in kept:
+        return None
+    if mode == "total_line_lost" and any(_SHOWS_TOTAL.search(_SUBTOTAL.sub("", t)) for t in kept):
+        return None
+    text = _join(kept)
+    return text if text.strip() else None
 
 
 def hand_written_variants(text: str, rng: random.Random) -> list[dict]:
-    """From one hand-written whole receipt: two incomplete copies (one without its header, one without its
+    """From one hand-written whole receipt: two incomplete copies (two of: without its header, its items, its
     total line) and one blurry copy, so that its layout is seen whole, on both sides of complete, and blurred."""
     lines = tag_lines(text)
     if lines is None:
         return []
-    incomplete = {_join([t for t, _ in _cut(lines, rng, False, modes=(mode,))]) for mode in _MINIMAL_PAIR_CUTS}
-    incomplete = {t for t in incomplete if not _still_whole(t, lines)}
+    # Two of the three cuts, so that incomplete copies do not outnumber the whole receipts they come from.
+    incomplete = {_cut_copy(lines, rng, mode) for mode in rng.sample(_MINIMAL_PAIR_CUTS, 2)} - {None}
     blurry = _ocr_noise([t for t, _ in lines], rng, False)
-    return [{"text": t, "receipt_quality": "incomplete"} for t in sorted(incomplete) if t.strip()] + [
+    return [{"text": t, "receipt_quality": "incomplete"} for t in sorted(incomplete)] + [
         {"text": blurry, "receipt_quality": "blurry"}
     ]
 
