@@ -11,7 +11,8 @@ Deterministic: the same sources and seed give the same files, byte for byte.
   blurred, by receipts.py's own cuts and noise.
 - More receipts come from receipts.py, every label sampled to the same length bands; the test split
   uses its held-out stores, items and noise ranges. Train also gets receipts longer than the encoder's
-  window (RECEIPTS_LONG), every label alike, for the default model's head-and-tail cut, and snippets of
+  window (RECEIPTS_LONG), every label alike, for the default model's head-and-tail cut (long hand-written
+  training-only receipts stay for the same reason), and snippets of
   receipts (RECEIPT_SNIPPETS: a header, a few items or the totals alone) labelled for the router only.
 - Every record gets text_kind: message, ocr_receipt or search_query.
 - A third of the training messages and queries also appear with one typo (two letters swapped).
@@ -36,7 +37,7 @@ SEED = 20261127
 DEV_FRACTION = 0.15
 RECEIPTS_TRAIN = {"good_quality": 400, "blurry": 400, "incomplete": 400}
 RECEIPTS_TEST = {"good_quality": 100, "blurry": 100, "incomplete": 100}
-RECEIPTS_LONG = {"good_quality": 60, "blurry": 60, "incomplete": 60}  # train only, MAX_TOKENS to LONG_TOKENS
+RECEIPTS_LONG = {"good_quality": 120, "blurry": 120, "incomplete": 120}  # train only, MAX_TOKENS to LONG_TOKENS
 LONG_TOKENS = 900
 RECEIPT_SNIPPETS = 150  # train only: a receipt's header, items or totals alone, labelled for the router only
 FIELD_ORDER = ("text", "text_kind", "sentence_type", "receipt_quality", "query_intent")
@@ -269,10 +270,11 @@ def main() -> None:
     random.Random(SEED + 3).shuffle(test)  # its own generator: adding training sources leaves test as it is
     # With generators of their own, so that dev and test stay exactly as they were without the copies.
     train += typo_copies(train, dev_keys | test_keys, random.Random(SEED + 1))
-    # Texts written for training only come in after the split, so that dev stays as it was.
+    # Texts written for training only come in after the split, so that dev stays as it was. Long hand-written
+    # receipts stay: the default model reads their head and tail, as it will read a long receipt it serves.
     train += [
         r | {"text_kind": text_kind(r)}
-        for r in within_encoder(source_records(SOURCES / "train_only"))
+        for r in source_records(SOURCES / "train_only")
         if not split_keys(r["text"]) & (dev_keys | test_keys)
     ]
     # Receipts longer than the encoder's window, which the default model cuts to their head and tail
