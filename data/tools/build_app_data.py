@@ -137,9 +137,8 @@ BRANDS = brand_pattern()
 def near_key(text: str) -> str:
     """Equal keys: the same text up to case, punctuation, digits or a swapped brand (a known brand is
     erased, so a text that is only a brand has an empty key: is_bare)."""
-    t = re.sub(r"[^a-z ]+", " ", BRANDS.sub(" ", text.lower()))
-    t = re.sub(r"\b(brand\s*)+", "brand ", t)
-    return "".join(t.split())  # spacing ignored too: "bogo chips" and "bogochips" are one text
+    # Spacing is ignored too: "bogo chips" and "bogochips" are one text.
+    return re.sub(r"[^a-z]+", "", BRANDS.sub(" ", text.lower()))
 
 
 def split_keys(text: str) -> set[str]:
@@ -149,8 +148,8 @@ def split_keys(text: str) -> set[str]:
 
 
 def is_bare(key: str) -> bool:
-    """A near_key of a text that is only a brand name: every bare brand shares it."""
-    return not key.replace("brand", "")
+    """A near_key of a text that is only a brand name: every bare brand shares it (the empty key)."""
+    return not key
 
 
 def guard_keys(texts: list[str]) -> set[str]:

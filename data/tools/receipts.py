@@ -5266,9 +5266,10 @@ _TOTAL_WORDS = re.compile(
 )
 # A total still in sight: "total" next to an amount ("(Total $65.83)" on a tip guide, "67.76 TOTAL"), not
 # "COLGATE TOTAL 4.8OZ"; a subtotal line is not one.
-_SUBTOTAL = re.compile(r"\bsub\s*-?\s*total\b|\bsous-total\b", re.IGNORECASE)
+_SUBTOTAL_WORDS = r"\bsub\s*-?\s*total\b"
+_SUBTOTAL = re.compile(_SUBTOTAL_WORDS + r"|\bsous-total\b", re.IGNORECASE)
 _SHOWS_TOTAL = re.compile(r"\btotal\b[\s:$€£₹]{0,4}\d+[.,]\d{2}\b|\d[.,]\d{2}\s*total\b", re.IGNORECASE)
-_SUM_WORDS = re.compile(r"\bsub\s*-?\s*total\b|\btip\b|\bgratuity\b|\bbase amount\b|\bservice charge\b", re.I)
+_SUM_WORDS = re.compile(_SUBTOTAL_WORDS + r"|\btip\b|\bgratuity\b|\bbase amount\b|\bservice charge\b", re.I)
 _TAX_WORDS = re.compile(r"\btax\b|\bhst\b|\bgst\b|\bvat\b", re.IGNORECASE)
 _COUNT_WORDS = re.compile(r"\bitems?\s+sold\b|#\s*items\b|\bnumber of items\b|\bsaved\b|\bsavings\b", re.I)
 _PAY_WORDS = re.compile(
@@ -5279,7 +5280,7 @@ _PAY_WORDS = re.compile(
 _DISCOUNT_WORDS = re.compile(r"\b(coupon|discount|promo|off|markdown|instant savings)\b|-\$?\d", re.I)
 _DATE_OR_TIME = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\b\d{1,2}:\d{2}\b")
 _META_WORDS = re.compile(
-    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\b\d{1,2}:\d{2}\b|\b(reg(ister)?|cashier|server|table|check|order|trans|"
+    _DATE_OR_TIME.pattern + r"|\b(reg(ister)?|cashier|server|table|check|order|trans|"
     r"lane|guests?|tid|mid|op|ticket|pump)\b",
     re.IGNORECASE,
 )
