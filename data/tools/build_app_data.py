@@ -18,7 +18,8 @@ Deterministic: the same sources and seed give the same files, byte for byte.
 - A third of the training messages and queries also appear with one typo (two letters swapped).
 - No text twice, and no near-duplicate across splits (same up to case, punctuation, digits
   or a swapped brand): a training text that collides with a test text, or with a text of the behavioural
-  suite (behaviour/app, read with mtst's loader for this only), is dropped from training.
+  suite (behaviour/app, read with mtst's loader for this only) or of the independent evaluation set
+  (data/independent), is dropped from training.
 """
 
 import json
@@ -33,6 +34,7 @@ ROOT = HERE.parent.parent
 SOURCES = ROOT / "data" / "sources"
 OUT = ROOT / "data" / "app"
 SUITE = ROOT / "behaviour" / "app"  # read only to keep its texts out of training
+INDEPENDENT = ROOT / "data" / "independent"  # likewise: an evaluation set written apart from this project
 SEED = 20261127
 DEV_FRACTION = 0.15
 RECEIPTS_TRAIN = {"good_quality": 400, "blurry": 400, "incomplete": 400}
@@ -124,6 +126,11 @@ def suite_texts(folder: Path) -> list[str]:
     from mtst.behaviour import load_suite
 
     return [check.text for capability in load_suite(folder) for case in capability.cases for check in case.checks]
+
+
+def independent_texts(folder: Path) -> list[str]:
+    """The texts of the independent evaluation set (data/independent/*.jsonl)."""
+    return [json.loads(line)["text"] for path in sorted(folder.glob("*.jsonl")) for line in read_lines(path)]
 
 
 def brand_pattern() -> re.Pattern:
@@ -294,9 +301,10 @@ def main() -> None:
     random.Random(SEED + 2).shuffle(train)
     # The behavioural suite judges the model on texts it never trained on: a training text that near-duplicates
     # one of its texts (a common query, a real store's name) is dropped, as for dev and test.
-    suite_keys = guard_keys(suite_texts(SUITE))
-    unseen = [r for r in train if not split_keys(r["text"]) & suite_keys]
-    print(f"dropped {len(train) - len(unseen)} training texts near-duplicating behavioural suite texts")
+    # The independent evaluation set is kept out the same way.
+    held_out = guard_keys(suite_texts(SUITE) + independent_texts(INDEPENDENT))
+    unseen = [r for r in train if not split_keys(r["text"]) & held_out]
+    print(f"dropped {len(train) - len(unseen)} training texts near-duplicating suite or independent-set texts")
     train = unseen
     # Texts added after the split (train_only, long receipts, snippets) may repeat a training text: one copy each.
     unique = dedupe(train)

@@ -5260,7 +5260,7 @@ _PRICE_AT_END = re.compile(r"-?\$?\d{1,5}[.,]\d{2}(\s*[A-Z]{1,2})?\s*$")
 _ONLY_PRICE = re.compile(r"^\s*-?\$?\d{1,5}[.,]\d{2}(\s*[A-Z]{1,2})?\s*$")
 _TOTAL_WORDS = re.compile(
     r"^\W*(grand\s+)?total\b(?!\s*(savings|saved|items?|number|qty|discount|tax))"
-    r"|\b(amount|balance|total)\s+(due|paid|to pay)\b|^\W*amount\b"
+    r"|\b(amount|balance|total)\s+(due|paid|to pay)\b|^\W*(amount|balance)\b"
     r"|\b(order|net|fuel|sale|purchase|invoice|bill|check)\s+total\b|\btotal\s+(purchase|sale|charged?)\b",
     re.IGNORECASE,
 )
@@ -5308,8 +5308,9 @@ def tag_lines(text: str) -> list | None:
             (kind for kind, words, needs_price in _LINE_ROLES if (priced or not needs_price) and words.search(line)),
             None,
         )
-        if i == first and role == "T" and not re.search(r"\d", line):
-            role = None  # a store's name on top ("TOTAL WINE & MORE"), not a total printed first
+        if i == first and not priced and not _DATE_OR_TIME.search(line):
+            kinds.append("H")  # the top line names the store, whatever its words ("TOTAL WINE", "CASH & CARRY")
+            continue
         if not line.strip():
             kinds.append("B")
         elif role:
@@ -5326,8 +5327,6 @@ def tag_lines(text: str) -> list | None:
         if kind is None:
             if items[0] < i < items[-1]:
                 kinds[i] = "J"
-            elif i == first and i < items[0] and not _DATE_OR_TIME.search(texts[i]):
-                kinds[i] = "H"  # the top line names the store, whatever its words ("REI Co-op", "Blossom Lane")
             else:
                 kinds[i] = "M" if _META_WORDS.search(texts[i]) else ("H" if i < items[0] else "F")
     if "H" not in kinds or "T" not in kinds:
