@@ -21,8 +21,10 @@ STUDIES = [
         "app",
         "The app data: the default model",
         "The model `make demo` trains (configs/app.yaml: tuned copies of the top 2 blocks + heads) against heads "
-        "alone on the frozen encoder, on dev, on the test split and on its hard part (texts written apart as hard "
-        "cases by a writer who never saw the training sources). Temperatures and confidence floors (95% "
+        "alone on the frozen encoder, on dev, on the test split, on its hard part (texts written apart as hard "
+        "cases by a writer who never saw the training sources) and on the independent set (data/independent: "
+        "texts by two writers who saw only the labelling guide, kept out of training, used for no choice). "
+        "Temperatures and confidence floors (95% "
         "precision; 90% for receipt_quality) were fitted on dev; ECE is on test. "
         "The behavioural suite (behaviour/app, `make behaviour`) "
         "was written apart from the training sources too; a capability passes at 90% of its cases.",

@@ -59,6 +59,14 @@ def app_rows(app: dict) -> list[str]:
             f"| app hard test texts (written apart, {app['hard_test_records']} records), macro-F1 | "
             f"{triple(default['hard_test_macro_f1'], tasks)} | {ref} |"
         )
+    if "independent_macro_f1" in default:
+        ref = f"heads only: {triple(heads['independent_macro_f1'], tasks)}" if heads else "-"
+        wrong = " / ".join(f"{default['independent_wrong_at_0.9'][t]:.1%}" for t in tasks)
+        rows.append(
+            f"| independent set (data/independent: {app['independent_records']} texts by writers who saw only "
+            f"the labelling guide), macro-F1 | {triple(default['independent_macro_f1'], tasks)} | {ref}; "
+            f"wrong at p ≥ 0.9: {wrong} |"
+        )
     if "ece_test" in default:
         before = " / ".join(f"{default['ece_test'][t]['before']:.3f}" for t in tasks)
         after = " / ".join(f"{default['ece_test'][t]['after']:.3f}" for t in tasks)
