@@ -57,21 +57,25 @@ def test_ece_and_brier_on_hand_worked_examples():
 # --- floors on toys --------------------------------------------------------------------------------
 
 
-def test_floor_is_the_lowest_threshold_reaching_the_target_precision():
+def test_floor_is_the_lowest_threshold_whose_answers_are_expected_to_reach_the_target_precision():
     confidence = np.array([0.99, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5])
-    correct = np.array([1, 1, 1, 1, 0, 1, 0], bool)
-    # at 0.8: 4/4; at 0.7: 4/5 = 0.8; at 0.6: 5/6 = 0.83; at 0.5: 5/7
-    assert choose_floor(confidence, correct, 0.95) == 0.8
-    assert choose_floor(confidence, correct, 0.8) == 0.6  # the lowest, though 0.7 misses it
-    kept = selective(confidence, correct, 0.6)
-    assert kept == {"coverage": pytest.approx(6 / 7), "accuracy": pytest.approx(5 / 6), "n_answered": 6}
-    assert choose_floor(confidence, np.zeros(7, bool), 0.9) == 1.0  # unreachable: answer only when certain
+    # expected accuracy of the k most confident: 0.99, 0.97, 0.947, 0.91, 0.868, 0.823, 0.777
+    assert choose_floor(confidence, 0.95) == 0.95
+    assert choose_floor(confidence, 0.9) == 0.8
+    assert choose_floor(confidence, 0.8) == 0.6
+    assert choose_floor(confidence, 0.5) == 0.5  # every answer kept
+    assert choose_floor(confidence[::-1], 0.9) == 0.8  # the order they come in does not matter
+    assert choose_floor(confidence, 0.995) == 1.0  # unreachable: answer only when certain
+    assert choose_floor(np.array([]), 0.9) is None
+    kept = selective(confidence, confidence >= 0.6, 0.6)
+    assert kept == {"coverage": pytest.approx(6 / 7), "accuracy": pytest.approx(1.0), "n_answered": 6}
 
 
 def test_a_floor_keeps_ties_together():
-    confidence = np.array([0.9, 0.9, 0.8])
-    correct = np.array([1, 0, 1], bool)
-    assert choose_floor(confidence, correct, 1.0) == 1.0  # 0.9 would keep the wrong one of the tie too
+    # 0.99 alone reaches 0.97, but a floor of 0.91 keeps both: (0.99 + 0.91 + 0.91) / 3 = 0.937
+    confidence = np.array([0.99, 0.91, 0.91, 0.6])
+    assert choose_floor(confidence, 0.95) == 0.99
+    assert choose_floor(confidence, 0.93) == 0.91
     curve = risk_coverage(np.array([0.9, 0.8, 0.7, 0.6]), np.array([1, 1, 0, 0], bool))
     assert curve[0]["coverage"] == 1.0 and curve[-1]["coverage"] == 0.25
     assert [p["accuracy"] for p in curve] == sorted(p["accuracy"] for p in curve)
@@ -232,7 +236,9 @@ def trust_run(tiny_data, tmp_path_factory):
     return out, train(parse_config(cfg), out, quiet=True)
 
 
-def test_a_run_fits_and_saves_temperatures_and_floors_and_reports_them(trust_run):
+def test_a_run_fits_and_saves_temperatures_and_floors_and_reports_them(trust_run, tiny_data):
+    from mtst.model import MultiTaskModel
+
     out, metrics = trust_run
     specs = {t.name: t for t in read_task_file(out / "tasks.json").tasks}
     for split in ("dev", "test"):
@@ -245,10 +251,18 @@ def test_a_run_fits_and_saves_temperatures_and_floors_and_reports_them(trust_run
         assert spec.temperature != 1.0
         # the fitted temperature minimises dev NLL (ECE on a dev set this small is too noisy to promise)
         assert dev[name]["calibration"]["nll_after"] <= dev[name]["calibration"]["nll_before"] + 1e-6
-        # the floor reaches the target precision on dev, where it was chosen; 1.0 where nothing reaches it
-        if name != "text_kind":
-            assert spec.floor == 1.0 or dev[name]["abstention"]["accuracy"] >= 0.9
     assert specs["text_kind"].floor is None and dev["text_kind"]["abstention"]["coverage"] == 1.0
+    # each floor is the lowest at which the dev answers kept are expected (by their calibrated confidence) to
+    # reach the target precision; 1.0 where nothing reaches it
+    model = MultiTaskModel.load(out)
+    records = [json.loads(line) for line in tiny_data["dev"].read_text().splitlines()]
+    for name in ("sentence_type", "receipt_quality", "query_intent"):
+        texts = [r["text"] for r in records if name in r]
+        confidence = np.sort([p[name].score for p in model.predict(texts)])[::-1]
+        kept = confidence[confidence >= specs[name].floor - 1e-6]  # the floor is one of them, up to float32
+        if specs[name].floor < 1.0:
+            assert kept.mean() >= 0.9
+            assert confidence[: len(kept) + 1].mean() < 0.9 or len(kept) == len(confidence)  # none lower would do
     assert specs["query_intent"].floor < 1.0 and dev["query_intent"]["abstention"]["coverage"] > 0
     assert (out / "reliability_query_intent.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "risk_coverage_query_intent.png").read_bytes()[:4] == b"\x89PNG"

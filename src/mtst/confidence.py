@@ -54,7 +54,7 @@ def fit_confidence(model, records: Sequence[Record], precision: Mapping[str, flo
         calibrated = scaled_softmax(logits, temperature)
         floor = None
         if precision.get(name) is not None:
-            floor = choose_floor(calibrated.max(axis=1), calibrated.argmax(axis=1) == y, precision[name])
+            floor = choose_floor(calibrated.max(axis=1), precision[name])
             if floor == 1.0:
                 log.warning(
                     "task %s: no confidence floor reaches precision %.3f on dev; it will abstain unless certain",
