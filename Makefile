@@ -78,6 +78,7 @@ clean:
 app-studies: models/default/tasks.json
 	$(BIN)/python benchmarks/bench_app.py
 	$(BIN)/python benchmarks/bench_seeds.py --seeds 13,14,15,16
+	$(BIN)/python benchmarks/bench_floors.py --seeds 13,14,15,16
 	$(BIN)/python benchmarks/behaviour_tables.py
 	$(BIN)/python benchmarks/collect_results.py
 

@@ -2,8 +2,8 @@
 
 Trains configs/app.yaml as it is but for `seed` (the seed sets the heads' initial weights and the order
 of the batches; the data and every other setting stay), and scores each model as bench_app.py does:
-macro-F1 on dev, test and the hard test texts, the share wrong at confidence >= 0.9, and the behavioural
-suite. The config's own seed is models/default when that folder exists (`make demo` trains it).
+macro-F1 on dev, test, the hard test texts and the independent set, the share wrong at confidence >= 0.9,
+and the behavioural suite. The config's own seed is models/default when that folder exists (`make demo` trains it).
 Writes benchmarks/results/seeds.json.
 
     .venv/bin/python benchmarks/bench_seeds.py [--seeds 13,14,15,16]   (about 10 minutes a trained seed on 2 cores)
@@ -82,14 +82,21 @@ def spread(runs: dict, tasks: list[str]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = base_parser(__doc__)
+def parse_seed_args(doc: str):
+    """A study's command line with --seeds (comma-separated; default: the seeds this study trains)."""
+    parser = base_parser(doc)
     parser.add_argument("--seeds", default="13,14,15,16", help="comma-separated seeds")
     args = parser.parse_args()
+    args.seeds = [int(s) for s in args.seeds.split(",")]
+    return args
+
+
+def main() -> None:
+    args = parse_seed_args(__doc__)
     info = setup(args)
     began = time.time()
     runs, tasks = {}, []
-    for seed in (int(s) for s in args.seeds.split(",")):
+    for seed in args.seeds:
         folder = model_for_seed(seed, args.quick)
         runs[seed], tasks, _ = measure(folder, f"seed {seed}")
         runs[seed]["model"] = str(folder.relative_to(ROOT))

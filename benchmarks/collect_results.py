@@ -38,6 +38,14 @@ STUDIES = [
         "most is receipt_quality. models/default is the config's own seed.",
     ),
     (
+        "floors",
+        "Choosing the receipt_quality floor",
+        "For each seed above, the floor mtst chooses on dev (the lowest at which the answers kept are expected, by "
+        "their calibrated confidence, to reach the target precision) against the rule it replaced (the lowest at "
+        "which a count of dev's hits reaches it); the share of test receipts each answers and their accuracy, and "
+        "the independent set's macro-F1 over the labels served, where an unanswered receipt is a miss.",
+    ),
+    (
         "stsb",
         "Encoder fidelity: STS-B",
         "Spearman correlation (x100) of mtst's cosine similarities with the gold scores on the STS-B test "

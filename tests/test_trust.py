@@ -67,8 +67,9 @@ def test_floor_is_the_lowest_threshold_whose_answers_are_expected_to_reach_the_t
     assert choose_floor(confidence[::-1], 0.9) == 0.8  # the order they come in does not matter
     assert choose_floor(confidence, 0.995) == 1.0  # unreachable: answer only when certain
     assert choose_floor(np.array([]), 0.9) is None
-    kept = selective(confidence, confidence >= 0.6, 0.6)
-    assert kept == {"coverage": pytest.approx(6 / 7), "accuracy": pytest.approx(1.0), "n_answered": 6}
+    correct = np.array([1, 1, 1, 1, 0, 1, 0], bool)
+    kept = selective(confidence, correct, 0.6)
+    assert kept == {"coverage": pytest.approx(6 / 7), "accuracy": pytest.approx(5 / 6), "n_answered": 6}
 
 
 def test_a_floor_keeps_ties_together():
