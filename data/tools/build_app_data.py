@@ -35,6 +35,7 @@ SOURCES = ROOT / "data" / "sources"
 OUT = ROOT / "data" / "app"
 SUITE = ROOT / "behaviour" / "app"  # read only to keep its texts out of training
 INDEPENDENT = ROOT / "data" / "independent"  # likewise: an evaluation set written apart from this project
+WRITTEN_APART = ROOT / "data" / "written_apart"  # likewise: texts written apart to judge data changes
 SEED = 20261127
 DEV_FRACTION = 0.15
 RECEIPTS_TRAIN = {"good_quality": 400, "blurry": 400, "incomplete": 400}
@@ -129,7 +130,7 @@ def suite_texts(folder: Path) -> list[str]:
 
 
 def independent_texts(folder: Path) -> list[str]:
-    """The texts of the independent evaluation set (data/independent/*.jsonl)."""
+    """The texts of an evaluation set written apart (data/independent/*.jsonl, data/written_apart/*.jsonl)."""
     return [json.loads(line)["text"] for path in sorted(folder.glob("*.jsonl")) for line in read_lines(path)]
 
 
@@ -301,10 +302,11 @@ def main() -> None:
     random.Random(SEED + 2).shuffle(train)
     # The behavioural suite judges the model on texts it never trained on: a training text that near-duplicates
     # one of its texts (a common query, a real store's name) is dropped, as for dev and test.
-    # The independent evaluation set is kept out the same way.
-    held_out = guard_keys(suite_texts(SUITE) + independent_texts(INDEPENDENT))
+    # The independent evaluation set and the texts written apart to judge data changes are kept out the same way.
+    held_out = guard_keys(suite_texts(SUITE) + independent_texts(INDEPENDENT) + independent_texts(WRITTEN_APART))
     unseen = [r for r in train if not split_keys(r["text"]) & held_out]
-    print(f"dropped {len(train) - len(unseen)} training texts near-duplicating suite or independent-set texts")
+    dropped = len(train) - len(unseen)
+    print(f"dropped {dropped} training texts near-duplicating suite, independent-set or written-apart texts")
     train = unseen
     # Texts added after the split (train_only, long receipts, snippets) may repeat a training text: one copy each.
     unique = dedupe(train)
