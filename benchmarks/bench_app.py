@@ -19,6 +19,7 @@ from common import ROOT, base_parser, run_folder, setup, write_results
 SOURCES = ROOT / "data" / "sources" / "test"
 DATA = ROOT / "data" / "app"
 INDEPENDENT = ROOT / "data" / "independent"
+JUDGE_SET = ROOT / "data" / "written_apart"  # written apart to judge changes to the data (its README)
 WRITTEN_APART = ("test", "hard_test", "independent")  # never used for a choice; their wrong-when-sure shares
 SPLITS = ("dev", *WRITTEN_APART)
 CONFIG = ROOT / "configs" / "app.yaml"
@@ -80,6 +81,7 @@ def measure(model_dir: Path, describe: str) -> dict:
     splits = {name: load_records([DATA / f"{name}.jsonl"], specs) for name in ("dev", "test")}
     splits["hard_test"] = [r for r in splits["test"] if " ".join(r.text.split()) in hard]
     splits["independent"] = load_records(sorted(INDEPENDENT.glob("*.jsonl")), specs)
+    splits["written_apart"] = load_records(sorted(JUDGE_SET.glob("*.jsonl")), specs)
     scored = {name: evaluate(model, records) for name, records in splits.items()}
     tasks = [t for t in scored["test"]["tasks"] if t != "text_kind"]
     run = {"describe": describe, "model": str(model_dir)}
