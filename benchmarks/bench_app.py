@@ -4,7 +4,8 @@ For the model `make demo` trains (models/default) and for heads alone on the fro
 here with the same config but `encoder.freeze: encoder`): macro-F1 on dev, on the test split, on its
 hard part (the texts written apart as hard cases: data/sources/test/**/*.hard.txt and the hand-written
 test receipts) and on the independent set (data/independent: written apart from this project by writers
-who saw only the labelling guide, kept out of training); calibration (ECE and Brier before/after the
+who saw only the labelling guide, kept out of training) and on the written-apart set (data/written_apart:
+written to judge changes to the data, kept out of training likewise); calibration (ECE and Brier before/after the
 temperature), coverage and accuracy above each head's confidence floor, the share of texts wrong at
 confidence >= 0.9, and the behavioural suite (behaviour/app). Writes benchmarks/results/app.json.
 

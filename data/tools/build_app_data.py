@@ -18,8 +18,8 @@ Deterministic: the same sources and seed give the same files, byte for byte.
 - A third of the training messages and queries also appear with one typo (two letters swapped).
 - No text twice, and no near-duplicate across splits (same up to case, punctuation, digits
   or a swapped brand): a training text that collides with a test text, or with a text of the behavioural
-  suite (behaviour/app, read with mtst's loader for this only) or of the independent evaluation set
-  (data/independent), is dropped from training.
+  suite (behaviour/app, read with mtst's loader for this only), of the independent evaluation set
+  (data/independent) or of the written-apart set (data/written_apart), is dropped from training.
 """
 
 import json
