@@ -20,9 +20,9 @@ from common import ROOT, base_parser, run_folder, setup, write_results
 SOURCES = ROOT / "data" / "sources" / "test"
 DATA = ROOT / "data" / "app"
 INDEPENDENT = ROOT / "data" / "independent"
-JUDGE_SET = ROOT / "data" / "written_apart"  # written apart to judge changes to the data (its README)
-WRITTEN_APART = ("test", "hard_test", "independent")  # never used for a choice; their wrong-when-sure shares
-SPLITS = ("dev", *WRITTEN_APART)
+WRITTEN_APART_SET = ROOT / "data" / "written_apart"  # written to judge changes to the data (its README)
+HELD_OUT = ("test", "hard_test", "independent")  # no setting tuned on them; tables show their wrong-when-sure shares
+SPLITS = ("dev", *HELD_OUT)
 CONFIG = ROOT / "configs" / "app.yaml"
 
 
@@ -82,7 +82,7 @@ def measure(model_dir: Path, describe: str) -> dict:
     splits = {name: load_records([DATA / f"{name}.jsonl"], specs) for name in ("dev", "test")}
     splits["hard_test"] = [r for r in splits["test"] if " ".join(r.text.split()) in hard]
     splits["independent"] = load_records(sorted(INDEPENDENT.glob("*.jsonl")), specs)
-    splits["written_apart"] = load_records(sorted(JUDGE_SET.glob("*.jsonl")), specs)
+    splits["written_apart"] = load_records(sorted(WRITTEN_APART_SET.glob("*.jsonl")), specs)
     scored = {name: evaluate(model, records) for name, records in splits.items()}
     tasks = [t for t in scored["test"]["tasks"] if t != "text_kind"]
     run = {"describe": describe, "model": str(model_dir)}
@@ -99,7 +99,7 @@ def measure(model_dir: Path, describe: str) -> dict:
     }
     run["abstention_test"] = {t: test[t]["abstention"] for t in test}
     run["accuracy_test"] = {t: m["accuracy"] for t, m in test.items()}
-    for name in WRITTEN_APART:
+    for name in HELD_OUT:
         run[f"{name}_wrong_at_0.9"] = wrong_when_sure(model, splits[name], specs)
     results = run_suite(model, load_suite(ROOT / "behaviour" / "app"))
     suite = report(results)
@@ -148,7 +148,7 @@ def coverage_table(run: dict, tasks: list[str]) -> str:
         a = run["abstention_test"][t]
         floor = "none" if a.get("floor") is None else f"{a['floor']:.3f}"
         above = "-" if a["accuracy"] is None else f"{a['accuracy']:.3f}"
-        wrong = " / ".join(f"{run[f'{split}_wrong_at_0.9'][t]:.1%}" for split in WRITTEN_APART)
+        wrong = " / ".join(f"{run[f'{split}_wrong_at_0.9'][t]:.1%}" for split in HELD_OUT)
         lines.append(f"| `{t}` | {floor} | {a['coverage']:.3f} | {above} | {run['accuracy_test'][t]:.3f} | {wrong} |")
     return "\n".join(lines)
 

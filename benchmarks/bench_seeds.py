@@ -3,8 +3,8 @@
 Trains configs/app.yaml as it is but for `seed` (the seed sets the heads' initial weights and the order
 of the batches; the data and every other setting stay), and scores each model as bench_app.py does:
 macro-F1 on dev, test, the hard test texts, the independent set and the written-apart set, the share wrong
-at confidence >= 0.9,
-and the behavioural suite. The config's own seed is models/default when that folder exists (`make demo` trains it).
+at confidence >= 0.9, and the behavioural suite. The config's own seed is models/default when that folder
+exists (`make demo` trains it).
 Writes benchmarks/results/seeds.json.
 
     .venv/bin/python benchmarks/bench_seeds.py [--seeds 13,14,15,16]   (about 10 minutes a trained seed on 2 cores)

@@ -196,7 +196,7 @@ def test_no_training_text_near_duplicates_a_behavioural_suite_or_independent_set
     # Cases written as strings and as mappings, their variants, and shared bases are all read.
     assert {"huggies size 4", "gain coupon"} <= set(suite)
     assert any(t.startswith("CITY CENTER PARKING GARAGE\n") for t in suite)  # a receipt only in `bases`
-    independent = build_app_data.independent_texts(build_app_data.INDEPENDENT)
+    independent = build_app_data.evaluation_texts(build_app_data.INDEPENDENT)
     assert len(independent) >= 400 and "costco" in independent
     held_out = build_app_data.guard_keys(suite + independent)
     lines = (TOOLS.parent / "app" / "train.jsonl").read_text().splitlines()

@@ -129,7 +129,7 @@ def suite_texts(folder: Path) -> list[str]:
     return [check.text for capability in load_suite(folder) for case in capability.cases for check in case.checks]
 
 
-def independent_texts(folder: Path) -> list[str]:
+def evaluation_texts(folder: Path) -> list[str]:
     """The texts of an evaluation set written apart (data/independent/*.jsonl, data/written_apart/*.jsonl)."""
     return [json.loads(line)["text"] for path in sorted(folder.glob("*.jsonl")) for line in read_lines(path)]
 
@@ -303,7 +303,7 @@ def main() -> None:
     # The behavioural suite judges the model on texts it never trained on: a training text that near-duplicates
     # one of its texts (a common query, a real store's name) is dropped, as for dev and test.
     # The independent evaluation set and the texts written apart to judge data changes are kept out the same way.
-    held_out = guard_keys(suite_texts(SUITE) + independent_texts(INDEPENDENT) + independent_texts(WRITTEN_APART))
+    held_out = guard_keys(suite_texts(SUITE) + evaluation_texts(INDEPENDENT) + evaluation_texts(WRITTEN_APART))
     unseen = [r for r in train if not split_keys(r["text"]) & held_out]
     dropped = len(train) - len(unseen)
     print(f"dropped {dropped} training texts near-duplicating suite, independent-set or written-apart texts")
