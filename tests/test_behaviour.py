@@ -109,6 +109,14 @@ def test_drop_total_removes_the_total_line_and_nothing_else():
     assert "SUBTOTAL" in drop_total(RECEIPT) and "TOTAL SAVINGS" in drop_total(RECEIPT)
 
 
+@pytest.mark.parametrize(
+    "total", ["BAL DUE      27.25", "YOU PAY     46.36", "SALE AMOUNT  38.17", "PURCHASE    48.06", "Please Pay  9.10"]
+)
+def test_drop_total_knows_a_total_line_that_does_not_say_total(total):
+    kept = ["SUNNY MART", "Milk   3.49", "SALES TAX   0.21", "SALE  04/20/2024 9:12 AM", "PURCHASE APPROVED"]
+    assert drop_total("\n".join(kept[:3] + [total] + kept[3:])) == "\n".join(kept)
+
+
 def test_drop_header_starts_at_the_first_item():
     assert drop_header(RECEIPT).split("\n") == RECEIPT.split("\n")[3:]
 

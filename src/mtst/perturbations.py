@@ -13,10 +13,14 @@ from mtst.errors import MtstError
 
 # A line that ends with an amount, perhaps followed by a tax flag ("3.49 F", "12.00 T").
 AMOUNT_AT_END = re.compile(r"-?\$?\d{1,5}[.,]\d{2}(\s+[A-Z]{1,2})?\s*$")
-# The total (or balance due) line; SUBTOTAL starts with SUB so the anchor keeps it out.
+# The total line, in the words tills use for it ("TOTAL", "BALANCE DUE", "AMT DUE", "YOU PAY", "SALE AMOUNT",
+# "PURCHASE 48.06"); SUBTOTAL starts with SUB so the anchor keeps it out. A line of the last kind counts only with
+# its amount right after the word, so "PURCHASE APPROVED" or "SALES TAX" stay.
 TOTAL_LINE = re.compile(
     r"^[\s*]*(grand\s+)?total\b(?!\s*(savings|saved|items?|number|tax|discount|qty))"
-    r"|^[\s*]*(balance|amount)(\s+due|\s+to\s+pay)?\b",
+    r"|^[\s*]*(balance|amount)(\s+due|\s+to\s+pay)?\b|^[\s*]*(bal|amt)\s+due\b"
+    r"|^[\s*]*(please\s+pay|you\s+pay|pay\s+this\s+amount)\b"
+    r"|^[\s*]*((fuel|net)\s+sale|(sale|invoice|order)\s+amount|sale|purchase)[\s:]*\$?\d[\d,]*[.,]\d{2}\b",
     re.IGNORECASE,
 )
 # Amount lines that are not items: sums, tax, tenders, change, tips, savings.
