@@ -34,7 +34,7 @@ STUDIES = [
         "The default config under other seeds",
         "configs/app.yaml trained again with only its seed changed (the heads' first weights and the batch "
         "order; same data, same settings), each model scored as above. Dev holds 186 receipts and the "
-        "behavioural suite 29 per receipt capability, so a few texts move these figures; what moves "
+        "behavioural suite 29 or 36 per receipt capability, so a few texts move these figures; what moves "
         "most is receipt_quality. models/default is the config's own seed.",
     ),
     (

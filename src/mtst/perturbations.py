@@ -13,16 +13,18 @@ from mtst.errors import MtstError
 
 # A line that ends with an amount, perhaps followed by a tax flag ("3.49 F", "12.00 T").
 AMOUNT_AT_END = re.compile(r"-?\$?\d{1,5}[.,]\d{2}(\s+[A-Z]{1,2})?\s*$")
-# The total line, in the words tills use for it ("TOTAL", "BALANCE DUE", "AMT DUE", "YOU PAY", "SALE AMOUNT",
-# "PURCHASE 48.06"); SUBTOTAL starts with SUB so the anchor keeps it out. A line of the last kind counts only with
-# its amount right after the word, so "PURCHASE APPROVED" or "SALES TAX" stay.
+# The total line, in the words tills use for it ("TOTAL", "BALANCE DUE", "AMT DUE", "YOU PAY", "SALE AMOUNT");
+# SUBTOTAL starts with SUB so the anchor keeps it out.
 TOTAL_LINE = re.compile(
     r"^[\s*]*(grand\s+)?total\b(?!\s*(savings|saved|items?|number|tax|discount|qty))"
-    r"|^[\s*]*(balance|amount)(\s+due|\s+to\s+pay)?\b|^[\s*]*(bal|amt)\s+due\b"
+    r"|^[\s*]*(balance|amount)(\s+due|\s+to\s+pay)?\b|^[\s*]*(bal|amt)\.?\s+due\b"
     r"|^[\s*]*(please\s+pay|you\s+pay|pay\s+this\s+amount)\b"
-    r"|^[\s*]*((fuel|net)\s+sale|(sale|invoice|order)\s+amount|sale|purchase)[\s:]*\$?\d[\d,]*[.,]\d{2}\b",
+    r"|^[\s*]*((fuel|net)\s+sale|(sale|invoice|order)\s+amount)\b",
     re.IGNORECASE,
 )
+# A bare SALE or PURCHASE with its amount ("PURCHASE 48.06", not "SALES TAX" or "SALE 04.20.2024") is the total
+# only on a receipt with no line above: under a TOTAL it is a card slip's payment line, which stays.
+SALE_LINE = re.compile(r"^[\s*]*(sale|purchase)[\s:]*\$?\d[\d,]*[.,]\d{2}\b(?![.,/]\d)", re.IGNORECASE)
 # Amount lines that are not items: sums, tax, tenders, change, tips, savings.
 NOT_AN_ITEM = re.compile(
     r"\b(sub\s*-?\s*total|total|tax|balance|change|cash|visa|mastercard|debit|credit|amex|discover|tip|"
@@ -86,6 +88,8 @@ def drop_total(text: str) -> str:
     """The receipt without its total line(s); nothing else changes."""
     lines = lines_of(text)
     kept = [line for line in lines if not TOTAL_LINE.search(line)]
+    if len(kept) == len(lines):
+        kept = [line for line in lines if not SALE_LINE.search(line)]
     if len(kept) == len(lines):
         raise ValueError("no total line (TOTAL ..., BALANCE DUE ...) to drop")
     return "\n".join(kept)
