@@ -187,9 +187,10 @@ def test_no_text_is_in_two_shipped_splits_up_to_case_punctuation_digits_and_spac
     assert not splits["dev"] & splits["test"]
 
 
-def test_no_training_text_near_duplicates_a_behavioural_suite_or_independent_set_text():
-    """The suite and the independent evaluation set must judge texts the model never trained on: none of
-    their texts, up to case, punctuation, digits, spacing or a swapped brand, is in the shipped training split."""
+def test_no_training_text_near_duplicates_a_behavioural_suite_or_evaluation_set_text():
+    """The suite, the independent evaluation set and the written-apart set must judge texts the model never
+    trained on: none of their texts, up to case, punctuation, digits, spacing or a swapped brand, is in the
+    shipped training split."""
     import json
 
     suite = build_app_data.suite_texts(build_app_data.SUITE)
@@ -198,7 +199,9 @@ def test_no_training_text_near_duplicates_a_behavioural_suite_or_independent_set
     assert any(t.startswith("CITY CENTER PARKING GARAGE\n") for t in suite)  # a receipt only in `bases`
     independent = build_app_data.evaluation_texts(build_app_data.INDEPENDENT)
     assert len(independent) >= 400 and "costco" in independent
-    held_out = build_app_data.guard_keys(suite + independent)
+    written_apart = build_app_data.evaluation_texts(build_app_data.WRITTEN_APART)
+    assert len(written_apart) >= 500
+    held_out = build_app_data.guard_keys(suite + independent + written_apart)
     lines = (TOOLS.parent / "app" / "train.jsonl").read_text().splitlines()
     train = [json.loads(line)["text"] for line in lines]
     near = [t for t in train if build_app_data.split_keys(t) & held_out]
