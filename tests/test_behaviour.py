@@ -15,6 +15,7 @@ from mtst.perturbations import (
     add_items,
     add_typo,
     change_amount,
+    drop_all_items,
     drop_header,
     drop_items,
     drop_total,
@@ -152,6 +153,29 @@ def test_item_perturbations_touch_only_item_lines():
     assert all(AMOUNT_AT_END.search(line) and len(line) == len(lines[6]) for line in more[7:10])
     renamed = rename_store(RECEIPT).split("\n")
     assert renamed[1:] == lines[1:] and renamed[0] != lines[0] and renamed[0].isupper()
+
+
+def test_drop_all_items_keeps_header_totals_and_payment_only():
+    assert drop_all_items(RECEIPT).split("\n") == RECEIPT.split("\n")[:3] + RECEIPT.split("\n")[7:]
+    # What sits between items goes with them (a weight line, a coupon, an item named with a till word such as
+    # CARD); a subtotal inside the list stays.
+    list_with_extras = """HARBOR FOODS
+COFFEE 12OZ                 8.99
+  STORE COUPON             -1.00
+BANANAS LOOSE
+  0.915 kg @ 0.77/kg        0.70
+GREETING CARD               1.25
+SUBTOTAL                    9.94
+TOTAL                       9.94
+CASH                       10.00"""
+    assert drop_all_items(list_with_extras).split("\n") == [
+        "HARBOR FOODS",
+        "SUBTOTAL                    9.94",
+        "TOTAL                       9.94",
+        "CASH                       10.00",
+    ]
+    with pytest.raises(ValueError, match="no item lines"):
+        drop_all_items("HARBOR FOODS\nTOTAL 9.94")
 
 
 def test_text_perturbations():

@@ -33,6 +33,9 @@ NOT_AN_ITEM = re.compile(
     re.IGNORECASE,
 )
 
+# A line that sums the items up: where the item block of a receipt ends.
+SUM_LINE = re.compile(r"\b(sub\s*-?\s*total|total|tax|balance|due|amount)\b", re.IGNORECASE)
+
 EXTRA_ITEMS = (("Paper towels 6pk", "8.99"), ("Bananas 2.1 lb", "1.24"), ("Peanut butter 16oz", "3.58"))
 OTHER_STORES = ("FAIRWAY MARKET", "HARBOR FOODS", "SUNNYSIDE GROCERY", "MAPLE LANE PHARMACY", "NORTHGATE SUPPLY")
 
@@ -142,6 +145,26 @@ def drop_items(text: str) -> str:
     return "\n".join(line for i, line in enumerate(lines) if i not in gone)
 
 
+def drop_all_items(text: str) -> str:
+    """The receipt with every item gone, as if the middle were folded away: its item lines and what sits
+    between them (a weight or quantity line, a coupon under an item). Header, totals and payment stay."""
+    lines = lines_of(text)
+    items = item_positions(lines)
+    if not items:
+        raise ValueError("no item lines to remove")
+    last = items[-1]
+    # An item whose name holds a till word ("GREETING CARD 1.25") can follow the last one found: the block
+    # runs on to the first sum, tax or total line.
+    while last + 1 < len(lines) and AMOUNT_AT_END.search(lines[last + 1]) and not SUM_LINE.search(lines[last + 1]):
+        last += 1
+    # Between the first and last item only a sum, tax or total line (a subtotal in a long list) stays.
+    gone = {i for i in range(items[0], last + 1) if not SUM_LINE.search(lines[i])}
+    kept = [line for i, line in enumerate(lines) if i not in gone]
+    if not any(AMOUNT_AT_END.search(line) for line in kept):
+        raise ValueError("no total or other amount left once the items are gone")
+    return "\n".join(kept)
+
+
 def add_items(text: str) -> str:
     """The receipt with three more item lines after its last item, in its own letter case."""
     lines = lines_of(text)
@@ -219,6 +242,7 @@ PERTURBATIONS: dict[str, Callable[[str], str]] = {
         keep_first_half,
         garble,
         drop_items,
+        drop_all_items,
         add_items,
         rename_store,
         add_typo,
