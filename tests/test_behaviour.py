@@ -66,6 +66,7 @@ def test_receipt_directions_start_from_good_receipts_and_end_where_the_guide_say
     ends = {
         "receipt_without_total": "incomplete",
         "receipt_without_header": "incomplete",
+        "receipt_without_items": "incomplete",
         "receipt_first_half_only": "incomplete",
         "receipt_garbled_scan": "blurry",
     }
@@ -158,24 +159,48 @@ def test_item_perturbations_touch_only_item_lines():
 def test_drop_all_items_keeps_header_totals_and_payment_only():
     assert drop_all_items(RECEIPT).split("\n") == RECEIPT.split("\n")[:3] + RECEIPT.split("\n")[7:]
     # What sits between items goes with them (a weight line, a coupon, an item named with a till word such as
-    # CARD); a subtotal inside the list stays.
+    # CARD); a rule or a count under the last item stays.
     list_with_extras = """HARBOR FOODS
 COFFEE 12OZ                 8.99
   STORE COUPON             -1.00
 BANANAS LOOSE
   0.915 kg @ 0.77/kg        0.70
 GREETING CARD               1.25
+----------------------------
 SUBTOTAL                    9.94
 TOTAL                       9.94
 CASH                       10.00"""
     assert drop_all_items(list_with_extras).split("\n") == [
         "HARBOR FOODS",
+        "----------------------------",
         "SUBTOTAL                    9.94",
         "TOTAL                       9.94",
         "CASH                       10.00",
     ]
     with pytest.raises(ValueError, match="no item lines"):
         drop_all_items("HARBOR FOODS\nTOTAL 9.94")
+
+
+@pytest.mark.parametrize(
+    ("receipt", "left"),
+    [
+        (
+            "CAFE\nTOTAL 9.94\nCOFFEE 8.99\nBAGEL 0.95\nCASH 10.00\nCHANGE 0.06",
+            "CAFE|TOTAL 9.94|CASH 10.00|CHANGE 0.06",
+        ),
+        ("CAFE\nCOFFEE 8.99\nBAGEL 0.95\nVISA 9.94\nTOTAL 9.94", "CAFE|VISA 9.94|TOTAL 9.94"),  # paid, then the total
+        ("KOPI\nKAYA TOAST 9.80\nGST 9% 0.99\nTOTAL 11.99\nNETS 11.99", "KOPI|GST 9% 0.99|TOTAL 11.99|NETS 11.99"),
+        ("DINER\nFRIES 3.00\nYOU PAY 3.00\nVISA 3.00\n18%  0.54", "DINER|YOU PAY 3.00|VISA 3.00|18%  0.54"),
+        ("GARAGE\nOIL FILTER SVC 40.00\nTOTAL 40.00", "GARAGE|TOTAL 40.00"),  # SVC in an item's name
+    ],
+)
+def test_drop_all_items_keeps_whatever_totals_and_payment_the_receipt_prints(receipt, left):
+    assert drop_all_items(receipt).split("\n") == left.split("|")
+
+
+def test_drop_all_items_refuses_a_receipt_whose_only_amount_is_its_total():
+    with pytest.raises(ValueError, match="no item lines"):
+        drop_all_items("GAS N GO\nPUMP 4\nFUEL SALE 40.00\nVISA 40.00")
 
 
 def test_text_perturbations():

@@ -5339,8 +5339,9 @@ def tag_lines(text: str) -> list | None:
 _MINIMAL_PAIR_CUTS = ("header_lost", "total_line_lost")
 # Half of those with two items or more also come with header and totals but no item lines. Without such copies
 # a store, a subtotal and a total read as whole: the model shipped before called none of the suite's receipts
-# incomplete once their items were gone. With every such receipt copied, one-item receipts read as cut more
-# often (receipt_more_or_fewer_items fell); half kept most of the gain (docs/training-considerations.md).
+# incomplete once their items were gone. With every such receipt copied, short receipts with an item taken away
+# read as cut more often (receipt_more_or_fewer_items fell); half kept most of the gain
+# (docs/training-considerations.md).
 NO_ITEMS_MIN_ITEMS = 2
 NO_ITEMS_SHARE = 0.5
 

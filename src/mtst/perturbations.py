@@ -33,8 +33,13 @@ NOT_AN_ITEM = re.compile(
     re.IGNORECASE,
 )
 
-# A line that sums the items up: where the item block of a receipt ends.
-SUM_LINE = re.compile(r"\b(sub\s*-?\s*total|total|tax|balance|due|amount)\b", re.IGNORECASE)
+# Where a receipt's item block ends: a sum, a tax or charge, a total in any wording, or a tender. (Not CARD, which
+# also names items: "GREETING CARD 1.25".)
+END_OF_ITEMS = re.compile(
+    r"\b(sub\s*-?\s*total|total|tax|gst|vat|hst|pst|(service|svc)\s+charge|balance|due|amount|"
+    r"cash|change|visa|mastercard|amex|discover|debit|credit|tend(er(ed)?)?|eftpos|paid)\b",
+    re.IGNORECASE,
+)
 
 EXTRA_ITEMS = (("Paper towels 6pk", "8.99"), ("Bananas 2.1 lb", "1.24"), ("Peanut butter 16oz", "3.58"))
 OTHER_STORES = ("FAIRWAY MARKET", "HARBOR FOODS", "SUNNYSIDE GROCERY", "MAPLE LANE PHARMACY", "NORTHGATE SUPPLY")
@@ -146,20 +151,24 @@ def drop_items(text: str) -> str:
 
 
 def drop_all_items(text: str) -> str:
-    """The receipt with every item gone, as if the middle were folded away: its item lines and what sits
-    between them (a weight or quantity line, a coupon under an item). Header, totals and payment stay."""
+    """The receipt with every item gone, as if the middle were folded away: the lines from the first item to the
+    last priced line before the first sum, tax, total or tender line (an item named with a till word, a weight
+    line and a coupon under an item go with them). Header, totals and payment stay, a total printed above the
+    items too."""
     lines = lines_of(text)
-    items = item_positions(lines)
+    # A total in other words ("FUEL SALE 40.00") reads like an item line; it is not one.
+    items = [i for i in item_positions(lines) if not TOTAL_LINE.search(lines[i]) and not SALE_LINE.search(lines[i])]
     if not items:
         raise ValueError("no item lines to remove")
-    last = items[-1]
-    # An item whose name holds a till word ("GREETING CARD 1.25") can follow the last one found: the block
-    # runs on to the first sum, tax or total line.
-    while last + 1 < len(lines) and AMOUNT_AT_END.search(lines[last + 1]) and not SUM_LINE.search(lines[last + 1]):
-        last += 1
-    # Between the first and last item only a sum, tax or total line (a subtotal in a long list) stays.
-    gone = {i for i in range(items[0], last + 1) if not SUM_LINE.search(lines[i])}
-    kept = [line for i, line in enumerate(lines) if i not in gone]
+    ends = (
+        i
+        for i in range(items[0] + 1, len(lines))
+        if END_OF_ITEMS.search(lines[i]) or TOTAL_LINE.search(lines[i]) or SALE_LINE.search(lines[i])
+    )
+    end = next(ends, len(lines))
+    # What follows the last priced line of the block without a price (a rule, "Items in Transaction: 13") stays.
+    end = max(i for i in range(items[0], end) if AMOUNT_AT_END.search(lines[i])) + 1
+    kept = lines[: items[0]] + lines[end:]
     if not any(AMOUNT_AT_END.search(line) for line in kept):
         raise ValueError("no total or other amount left once the items are gone")
     return "\n".join(kept)
