@@ -85,7 +85,13 @@ def lines_of(text: str) -> list[str]:
 
 
 def is_item(line: str) -> bool:
-    return bool(AMOUNT_AT_END.search(line)) and not NOT_AN_ITEM.search(line)
+    """An amount line that is not a sum, tender or total, the last in any wording ("FUEL SALE 40.00", "YOU PAY")."""
+    return (
+        bool(AMOUNT_AT_END.search(line))
+        and not NOT_AN_ITEM.search(line)
+        and not TOTAL_LINE.search(line)
+        and not SALE_LINE.search(line)
+    )
 
 
 def item_positions(lines: list[str]) -> list[int]:
@@ -156,8 +162,7 @@ def drop_all_items(text: str) -> str:
     line and a coupon under an item go with them). Header, totals and payment stay, a total printed above the
     items too."""
     lines = lines_of(text)
-    # A total in other words ("FUEL SALE 40.00") reads like an item line; it is not one.
-    items = [i for i in item_positions(lines) if not TOTAL_LINE.search(lines[i]) and not SALE_LINE.search(lines[i])]
+    items = item_positions(lines)
     if not items:
         raise ValueError("no item lines to remove")
     ends = (
