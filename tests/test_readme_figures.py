@@ -1,6 +1,7 @@
 """The README's measured figures are the ones in benchmarks/results/, not numbers typed by hand."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,3 +45,12 @@ def test_the_peer_tables_in_the_performance_page_are_the_benchmark_s_own():
     for result in written:
         table = [line for line in result.read_text().splitlines() if line.startswith("|")]
         assert table and "\n".join(table) in page, f"docs/performance.md lacks the table of {result.name}"
+
+
+def test_each_data_decision_s_table_is_quoted_verbatim_where_the_decision_is_told():
+    page = (ROOT / "docs" / "training-considerations.md").read_text()
+    written = sorted((ROOT / "benchmarks" / "results").glob("decision_*.json"))
+    assert written
+    for result in written:
+        for title, table in json.loads(result.read_text())["tables"].items():
+            assert table in page, f"docs/training-considerations.md lacks '{title}' of {result.name}"
