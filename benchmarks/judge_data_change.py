@@ -2,13 +2,15 @@
 
 A data change is judged on trainings of configs/app.yaml under the same seeds with the data before and after,
 against a rule written down before the first training (docs/training-considerations.md). This scores each
-model on what such rules name, by top label (no confidence floor):
+model on what such rules name:
 
-- receipt_quality macro-F1 on the pooled receipts written apart from the training sources (data/independent
-  and data/written_apart), and on the test split;
-- sentence_type and query_intent macro-F1 on the independent set's messages and queries (its receipts left
-  out, so that a receipt change moves only the receipt figures);
-- the behavioural suite: cases passed per receipt_quality capability and the count of capabilities at 90%.
+- receipt_quality macro-F1 by top label (no confidence floor) on the pooled receipts written apart from the
+  training sources (data/independent and data/written_apart), and on the test split;
+- sentence_type and query_intent macro-F1 by top label on the independent set's messages and queries (its
+  receipts left out, so that a receipt change moves only the receipt figures);
+- the behavioural suite as `mtst behaviour` scores it (an answer withheld under the head's confidence floor
+  fails its case): cases passed per receipt_quality capability, and how many receipt_quality capabilities and
+  capabilities in all pass at 90%.
 
 Writes benchmarks/results/decision_<name>.json with a table, one row per model, which the page that tells the
 decision quotes verbatim (a test holds it to the file).
@@ -57,12 +59,14 @@ def judge(folder: Path, texts: dict, suite: list) -> dict:
         wrong = Counter((g, labels[i]) for g, i in zip(gold, probabilities.argmax(axis=1), strict=True))
         misses[figure] = {f"{g} -> {p}": n for (g, p), n in sorted(wrong.items()) if g != p}
     capabilities = report(run_suite(model, suite))["capabilities"]
+    receipts = [c for c in capabilities if c["task"] == "receipt_quality"]
     return {
         "model": str(folder),
         "macro_f1": scores,
         "misses": misses,  # "gold -> predicted": texts
-        "receipt_capabilities_passed": {c["name"]: c["passed"] for c in capabilities if c["task"] == "receipt_quality"},
-        "receipt_capability_cases": {c["name"]: c["cases"] for c in capabilities if c["task"] == "receipt_quality"},
+        "receipt_capabilities_passed": {c["name"]: c["passed"] for c in receipts},
+        "receipt_capability_cases": {c["name"]: c["cases"] for c in receipts},
+        "receipt_capabilities_at_90": sum(c["pass_rate"] >= 0.9 for c in receipts),
         "capabilities_at_90": sum(c["pass_rate"] >= 0.9 for c in capabilities),
         "capabilities": len(capabilities),
     }
@@ -71,7 +75,7 @@ def judge(folder: Path, texts: dict, suite: list) -> dict:
 def table(runs: dict) -> str:
     names = list(next(iter(runs.values()))["receipt_capabilities_passed"])
     lines = [
-        "| model | written-apart rq | test rq | independent st / qi | capabilities ≥ 90% | "
+        "| model | written-apart rq | test rq | independent st / qi | capabilities ≥ 90%: receipt, all | "
         + " | ".join(f"`{n.removeprefix('receipt_')}`" for n in names)
         + " |",
         "|---|---|---|---|---|" + "---|" * len(names),
@@ -82,6 +86,7 @@ def table(runs: dict) -> str:
         lines.append(
             f"| {label} | {f1['written_apart_receipt_quality']:.3f} | {f1['test_receipt_quality']:.3f} | "
             f"{f1['independent_sentence_type']:.3f} / {f1['independent_query_intent']:.3f} | "
+            f"{run['receipt_capabilities_at_90']} of {len(names)}, "
             f"{run['capabilities_at_90']} of {run['capabilities']} | {passed} |"
         )
     return "\n".join(lines)
@@ -94,9 +99,12 @@ def main() -> None:
     parser.add_argument("--name", required=True, help="the change judged: the results file is decision_<name>.json")
     parser.add_argument("runs", nargs="+", metavar="LABEL=FOLDER", help="a trained model folder and its row's label")
     args = parser.parse_args()
-    pairs = [run.rpartition("=") for run in args.runs]
-    if any(not label or not Path(folder).is_dir() for label, _, folder in pairs):
-        parser.error("each run is LABEL=FOLDER, FOLDER a trained model's folder")
+    pairs = [run.partition("=") for run in args.runs]  # a folder may hold "=" (runs/lr=1e-4), a label may not
+    for label, _, folder in pairs:
+        if not label or not Path(folder).is_dir() or "|" in label:
+            parser.error(f"{label}={folder}: each run is LABEL=FOLDER, FOLDER a trained model's folder, no | in LABEL")
+    if len({label for label, _, _ in pairs}) < len(pairs):
+        parser.error("two runs share a label: each row needs its own")
     info = setup(args)
     began = time.time()
     texts, suite = judged_texts(), load_suite(SUITE)
@@ -106,7 +114,7 @@ def main() -> None:
         f"decision_{args.name}",
         info,
         {"texts": counts, "runs": runs},
-        {f"Judging '{args.name}' (macro-F1 by top label; receipt capabilities: cases passed)": table(runs)},
+        {f"Judging '{args.name}' (macro-F1 by top label; suite as `mtst behaviour` scores it)": table(runs)},
         began,
     )
 
