@@ -22,21 +22,20 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench_app import DATA, INDEPENDENT, WRITTEN_APART_SET
 from common import ROOT, base_parser, read_jsonl, score_probabilities, setup, write_results
 
-INDEPENDENT = ROOT / "data" / "independent"
-WRITTEN_APART = ROOT / "data" / "written_apart"
-TEST = ROOT / "data" / "app" / "test.jsonl"
 SUITE = ROOT / "behaviour" / "app"
 
 
 def judged_texts() -> dict[str, tuple[str, list[dict]]]:
     """Each figure's task and labelled records."""
     independent = [r for path in sorted(INDEPENDENT.glob("*.jsonl")) for r in read_jsonl(path)]
-    apart = [r for folder in (INDEPENDENT, WRITTEN_APART) for r in read_jsonl(folder / "receipts.jsonl")]
+    apart = [r for folder in (INDEPENDENT, WRITTEN_APART_SET) for r in read_jsonl(folder / "receipts.jsonl")]
+    test = [r for r in read_jsonl(DATA / "test.jsonl") if "receipt_quality" in r]
     return {
         "written_apart_receipt_quality": ("receipt_quality", apart),
-        "test_receipt_quality": ("receipt_quality", [r for r in read_jsonl(TEST) if "receipt_quality" in r]),
+        "test_receipt_quality": ("receipt_quality", test),
         "independent_sentence_type": (
             "sentence_type",
             [r for r in independent if "sentence_type" in r and "receipt_quality" not in r],
